@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, go vet, and go test -race against a private
+# redis-server that this script starts and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/redis-test-server.sh
+trap stop_test_redis EXIT
+start_test_redis
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+go vet ./...
+# Integration tests fail rather than skip when this is set.
+export BLACKLIST_REQUIRE_REDIS=1
+# Arguments, if any, replace the package list (e.g. ./agi/... -run Replay).
+if [ $# -eq 0 ]; then set -- ./...; fi
+go test -race -count=1 "$@"
