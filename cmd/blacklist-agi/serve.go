@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/blacklist-agi/blacklist-agi/agi"
+	"github.com/blacklist-agi/blacklist-agi/blacklist"
+	"github.com/blacklist-agi/blacklist-agi/config"
+	"github.com/blacklist-agi/blacklist-agi/guard"
+)
+
+func newServeCommand() *cobra.Command {
+	var checkOnly bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the FastAGI server",
+		Long: `Run the FastAGI server. The dialplan calls
+  AGI(agi://HOST:4573/blacklist?campaign=ID)
+before Dial(); the server sets BLACKLIST_STATUS and hangs blocked calls up.
+Campaign files reload when they change and on SIGHUP; SIGTERM drains calls in flight.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			if checkOnly {
+				return checkConfig(cmd, cfg)
+			}
+			return serve(cmd.Context(), cfg)
+		},
+	}
+	cmd.Flags().BoolVar(&checkOnly, "check-config", false, "validate the main file and every campaign file, then exit (1 on any error)")
+	return cmd
+}
+
+// checkConfig validates everything serve would load and reports each problem.
+func checkConfig(cmd *cobra.Command, cfg *config.Config) error {
+	campaigns, err := config.NewCampaignLoader(cfg).Load()
+	out := cmd.OutOrStdout()
+	fmt.Fprintln(out, describeConfig(cfg))
+	if err != nil {
+		return &exitError{code: 1, msg: "invalid campaign files:\n" + err.Error()}
+	}
+	fmt.Fprintf(out, "ok: %d campaign(s)\n", len(campaigns))
+	return nil
+}
+
+func serve(ctx context.Context, cfg *config.Config) error {
+	logger := newLogger(cfg.Log)
+	logger.Info("starting", "version", version, "summary", describeConfig(cfg))
+
+	rdb := newRedisClient(cfg.Redis)
+	defer rdb.Close()
+	g := guard.New(cfg, blacklist.NewChecker(rdb), logger)
+	loader := config.NewCampaignLoader(cfg)
+	g.LoadCampaigns(loader) // a bad file is logged; its campaign gets the defaults until fixed
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	reload := make(chan struct{}, 1)
+	requestReload := func() {
+		select {
+		case reload <- struct{}{}:
+		default:
+		}
+	}
+	if err := config.WatchDir(ctx, cfg.CampaignsDir, requestReload); err != nil {
+		logger.Warn("campaign folder not watched: reload with SIGHUP", "dir", cfg.CampaignsDir, "err", err)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				requestReload()
+			case <-reload:
+				g.LoadCampaigns(loader)
+			}
+		}
+	}()
+
+	mux := agi.NewServeMux()
+	mux.Handle("blacklist", g)
+	srv := &agi.Server{
+		Handler:        mux,
+		MaxSessions:    cfg.Limits.MaxSessions,
+		MaxLineBytes:   cfg.Limits.MaxLineBytes,
+		MaxEnvLines:    cfg.Limits.MaxEnvLines,
+		EnvTimeout:     cfg.Limits.EnvTimeout,
+		CommandTimeout: cfg.Limits.CommandTimeout,
+		SessionTimeout: cfg.Limits.SessionTimeout,
+		Logger:         logger,
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	logger.Info("listening", "addr", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: draining calls in flight", "timeout", cfg.Limits.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown deadline reached: remaining sessions closed", "err", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, agi.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}

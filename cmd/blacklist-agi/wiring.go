@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/blacklist-agi/blacklist-agi/config"
+)
+
+// loadConfig reads the main file named by --config (or none) with env overrides.
+func loadConfig(cmd *cobra.Command) (*config.Config, error) {
+	path, _ := cmd.Flags().GetString("config")
+	return config.Load(path)
+}
+
+// newLogger builds the process logger from the log section.
+func newLogger(c config.Log) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(c.Format, "json") {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// newRedisClient builds the Redis client from the redis section. The
+// universal client lets Sentinel and Cluster come later without rewrites.
+// ContextTimeoutEnabled makes each check's time budget (a context deadline)
+// bound the socket reads, so a slow Redis cannot hold a call.
+func newRedisClient(c config.Redis) redis.UniversalClient {
+	return redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:                 c.Addrs(),
+		Username:              c.Username,
+		Password:              c.Password,
+		DB:                    c.DB,
+		PoolSize:              c.PoolSize,
+		DialTimeout:           c.DialTimeout,
+		ReadTimeout:           c.ReadTimeout,
+		WriteTimeout:          c.WriteTimeout,
+		ContextTimeoutEnabled: true,
+	})
+}
+
+// describeConfig is the one-line summary serve logs and check-config prints.
+func describeConfig(c *config.Config) string {
+	file := c.File
+	if file == "" {
+		file = "(none: defaults and environment)"
+	}
+	return fmt.Sprintf("config %s: listen %s, redis %s, campaigns %s", file, c.Listen, c.Redis.Addr, c.CampaignsDir)
+}
