@@ -1,0 +1,255 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Campaign is one campaign fully resolved: its file's settings merged over
+// the main file's defaults. Campaigns are shared between goroutines and
+// between the maps CampaignLoader.Load returns; do not modify them.
+type Campaign struct {
+	// ID names the campaign: the file name without extension.
+	ID          string
+	Description string
+	// File is the campaign file, "" for DefaultCampaign.
+	File string
+	// Lists are the effective shared lists, in order: the campaign's (or
+	// the defaults'), then every all_campaigns list not already named
+	// (sorted by name); no duplicates.
+	Lists       []string
+	Action      string
+	HangupCause int
+	// Goto is the goto setting as written; GotoTarget is it parsed (zero
+	// when Goto is "").
+	Goto       string
+	GotoTarget GotoTarget
+	OnError    string
+	Timeout    time.Duration
+	Number     NumberRules
+}
+
+// campaignFile is what a campaign file may contain; nil means "not set".
+type campaignFile struct {
+	ID          *string        `mapstructure:"id"`
+	Description *string        `mapstructure:"description"`
+	Lists       *[]string      `mapstructure:"lists"`
+	Action      *string        `mapstructure:"action"`
+	HangupCause *int           `mapstructure:"hangup_cause"`
+	Goto        *string        `mapstructure:"goto"`
+	OnError     *string        `mapstructure:"on_error"`
+	Timeout     *time.Duration `mapstructure:"timeout"`
+	Number      *numberFile    `mapstructure:"number"`
+}
+
+type numberFile struct {
+	CountryCode        *string   `mapstructure:"country_code"`
+	AreaCode           *string   `mapstructure:"area_code"`
+	StripPrefixes      *[]string `mapstructure:"strip_prefixes"`
+	ExtensionMaxLength *int      `mapstructure:"extension_max_length"`
+}
+
+// DefaultCampaign returns the settings for a campaign that has no file
+// (unknown or missing): the defaults plus the all_campaigns lists, with the
+// ID as given.
+func (c *Config) DefaultCampaign(id string) *Campaign {
+	return c.resolve(id, "", "", c.Defaults)
+}
+
+// resolve builds a Campaign from settings s.
+func (c *Config) resolve(id, description, file string, s CampaignSettings) *Campaign {
+	camp := &Campaign{
+		ID:          id,
+		Description: description,
+		File:        file,
+		Lists:       c.effectiveLists(s.Lists),
+		Action:      s.Action,
+		HangupCause: s.HangupCause,
+		Goto:        s.Goto,
+		OnError:     s.OnError,
+		Timeout:     s.Timeout,
+		Number:      s.Number,
+	}
+	camp.Number.StripPrefixes = slices.Clone(s.Number.StripPrefixes)
+	if camp.Number.StripPrefixes == nil {
+		camp.Number.StripPrefixes = []string{}
+	}
+	if s.Goto != "" {
+		camp.GotoTarget, _ = parseGoto(s.Goto)
+	}
+	return camp
+}
+
+// effectiveLists returns own without duplicates, followed by every
+// all_campaigns list not in own, sorted by name.
+func (c *Config) effectiveLists(own []string) []string {
+	out := make([]string, 0, len(own)+len(c.Lists))
+	for _, name := range own {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	for _, name := range c.sortedListNames() {
+		if c.Lists[name].AllCampaigns && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// campaignExts are the file name extensions of campaign files.
+var campaignExts = []string{".yaml", ".yml"}
+
+// campaignID returns the campaign id for file name (base name), and whether
+// the file is a campaign file at all: hidden files and other extensions are
+// not.
+func campaignID(name string) (string, bool) {
+	if strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	for _, ext := range campaignExts {
+		if id, ok := strings.CutSuffix(name, ext); ok {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// LoadCampaignFile reads one campaign file and returns it merged over c's
+// defaults and validated. The campaign id is the file name without its
+// .yaml or .yml extension; an id: key, if present, must equal it. Errors are
+// *Error values naming path, the key and what is wrong.
+func LoadCampaignFile(c *Config, path string) (*Campaign, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	doc := newDocument(path)
+	tree := doc.parse(data, reflect.TypeFor[campaignFile]())
+	if tree == nil {
+		return nil, doc.err()
+	}
+	var f campaignFile
+	if err := decode(tree, &f); err != nil {
+		return nil, doc.decodeErrors(err)
+	}
+
+	base := filepath.Base(path)
+	id, ok := campaignID(base)
+	if !ok {
+		id = base
+	}
+	if !ValidName(id) {
+		doc.add("", "", fmt.Sprintf("file name gives campaign id %q, but a %s", id, nameRule("campaign id")), ErrInvalidValue)
+	}
+	if f.ID != nil && *f.ID != id {
+		doc.invalid("id", *f.ID, fmt.Sprintf("must equal the file name without extension (%q) or be left out", id))
+	}
+
+	s := c.Defaults
+	set(&s.Lists, f.Lists)
+	set(&s.Action, f.Action)
+	set(&s.HangupCause, f.HangupCause)
+	set(&s.Goto, f.Goto)
+	set(&s.OnError, f.OnError)
+	set(&s.Timeout, f.Timeout)
+	if n := f.Number; n != nil {
+		set(&s.Number.CountryCode, n.CountryCode)
+		set(&s.Number.AreaCode, n.AreaCode)
+		set(&s.Number.StripPrefixes, n.StripPrefixes)
+		set(&s.Number.ExtensionMaxLength, n.ExtensionMaxLength)
+	}
+	c.validateSettings(&doc.problems, "", s)
+	if err := doc.annotate(doc.err()); err != nil {
+		return nil, err
+	}
+	var description string
+	set(&description, f.Description)
+	return c.resolve(id, description, path, s), nil
+}
+
+// set stores *v in dst when the file set it.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// CampaignLoader reads the campaigns folder and remembers the last good
+// version of each campaign. It is safe for concurrent use.
+type CampaignLoader struct {
+	cfg  *Config
+	mu   sync.Mutex
+	good map[string]*Campaign // the last set returned
+}
+
+// NewCampaignLoader returns a loader for c.CampaignsDir that resolves
+// campaigns against c.
+func NewCampaignLoader(c *Config) *CampaignLoader {
+	return &CampaignLoader{cfg: c, good: map[string]*Campaign{}}
+}
+
+// Load reads every campaign file (<id>.yaml or <id>.yml; hidden files,
+// folders and other names are ignored). A file that fails (unreadable, bad
+// YAML, unknown key, bad value, undeclared list) is reported in the joined
+// error and the last good version of its campaign, if any, is kept in the
+// returned set; a removed file removes its campaign. When the folder itself
+// cannot be read, the previous set is returned with the error (which
+// matches fs.ErrNotExist if the folder is missing). The returned map is new
+// each call and never modified afterwards.
+func (l *CampaignLoader) Load() (map[string]*Campaign, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dir := l.cfg.CampaignsDir
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return maps.Clone(l.good), fmt.Errorf("campaigns folder: %w", err)
+	}
+	files := make(map[string][]string) // id -> file names
+	for _, e := range entries {
+		id, ok := campaignID(e.Name())
+		if !ok {
+			continue
+		}
+		if e.Type()&os.ModeSymlink != 0 {
+			// Kubernetes ConfigMap volumes hold symlinks; look at the target.
+			st, err := os.Stat(filepath.Join(dir, e.Name()))
+			if err == nil && st.IsDir() {
+				continue
+			}
+		} else if e.IsDir() {
+			continue
+		}
+		files[id] = append(files[id], e.Name())
+	}
+
+	next := make(map[string]*Campaign, len(files))
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(files)) {
+		names := files[id]
+		var err error
+		var camp *Campaign
+		if len(names) > 1 {
+			err = &Error{File: filepath.Join(dir, names[0]), Msg: fmt.Sprintf("campaign %q is also defined by %s; remove one of them", id, names[1]), Err: ErrDuplicateCampaign}
+		} else {
+			camp, err = LoadCampaignFile(l.cfg, filepath.Join(dir, names[0]))
+		}
+		if err != nil {
+			errs = append(errs, err)
+			camp = l.good[id]
+		}
+		if camp != nil {
+			next[id] = camp
+		}
+	}
+	l.good = next
+	return next, errors.Join(errs...)
+}

@@ -1,0 +1,513 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain clears the environment variables this package reads, so that
+// the caller's environment cannot change the results.
+func TestMain(m *testing.M) {
+	for env := range EnvVars() {
+		os.Unsetenv(env)
+	}
+	os.Exit(m.Run())
+}
+
+// writeFile writes content to dir/name and returns the path.
+func writeFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// loadYAML loads content as a main file in a fresh folder.
+func loadYAML(t *testing.T, content string) (*Config, string, error) {
+	t.Helper()
+	path := writeFile(t, t.TempDir(), "blacklist-agi.yaml", content)
+	c, err := Load(path)
+	return c, path, err
+}
+
+// problem returns the *Error in err for key, failing if there is none.
+func problem(t *testing.T, err error, key string) *Error {
+	t.Helper()
+	var found *Error
+	eachError(err, func(e *Error) {
+		if e.Key == key && found == nil {
+			found = e
+		}
+	})
+	if found == nil {
+		t.Fatalf("no problem reported for key %q; got: %v", key, err)
+	}
+	return found
+}
+
+func TestLoadWithoutFileGivesDefaults(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := Default(); !reflect.DeepEqual(c, want) {
+		t.Errorf("Load(\"\") =\n%+v\nwant\n%+v", c, want)
+	}
+	if err := Default().Validate(); err != nil {
+		t.Errorf("Default() is not valid: %v", err)
+	}
+}
+
+// The example files ship to users: they must load, and the main one must
+// document exactly the built-in defaults.
+func TestExampleFiles(t *testing.T) {
+	c, campaigns, err := Check("blacklist-agi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.File = "blacklist-agi.yaml"
+	want.CampaignsDir = "campaigns"
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("blacklist-agi.yaml does not match Default():\n got %+v\nwant %+v", c, want)
+	}
+	if len(campaigns) != 2 || campaigns["promo"] == nil || campaigns["cobranca"] == nil {
+		t.Fatalf("example campaigns = %v, want promo and cobranca", campaigns)
+	}
+	promo := campaigns["promo"]
+	if got, want := promo.Lists, []string{"spam", "no-answer", "nao-me-perturbe", "opt-out"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("promo lists = %q, want %q", got, want)
+	}
+	if promo.Number.CountryCode != "55" || promo.Number.AreaCode != "11" {
+		t.Errorf("promo number rules = %+v", promo.Number)
+	}
+	cob := campaigns["cobranca"]
+	if cob.Action != ActionGoto || cob.GotoTarget != (GotoTarget{"cobranca-blocked", "s", "1"}) || cob.OnError != OnErrorAllow {
+		t.Errorf("cobranca = %+v", cob)
+	}
+	for _, name := range []string{"campaigns/promo.yaml", "campaigns/cobranca.yaml"} {
+		if _, err := LoadCampaignFile(c, name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := map[string]string{
+		"BLACKLIST_LISTEN":                         "127.0.0.1:5000", // also in the file
+		"BLACKLIST_REDIS_ADDR":                     "redis-a:6379, redis-b:6379",
+		"BLACKLIST_REDIS_PASSWORD":                 "s3cret", // only a default
+		"BLACKLIST_CAMPAIGNS_DIR":                  "/etc/campaigns",
+		"BLACKLIST_LIMITS_MAX_SESSIONS":            "42",
+		"BLACKLIST_LIMITS_ENV_TIMEOUT":             "2s",
+		"BLACKLIST_LOG_LEVEL":                      "debug",
+		"BLACKLIST_DEFAULTS_ON_ERROR":              "allow",
+		"BLACKLIST_DEFAULTS_LISTS":                 "spam, no-answer",
+		"BLACKLIST_DEFAULTS_TIMEOUT":               "1s",
+		"BLACKLIST_DEFAULTS_NUMBER_AREA_CODE":      "11",
+		"BLACKLIST_DEFAULTS_NUMBER_STRIP_PREFIXES": "0,00",
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	check := func(t *testing.T, c *Config) {
+		t.Helper()
+		want := Default()
+		want.Listen = "127.0.0.1:5000"
+		want.Redis.Addr = "redis-a:6379, redis-b:6379"
+		want.Redis.Password = "s3cret"
+		want.CampaignsDir = "/etc/campaigns"
+		want.Limits.MaxSessions = 42
+		want.Limits.EnvTimeout = 2 * time.Second
+		want.Log.Level = "debug"
+		want.Defaults.OnError = OnErrorAllow
+		want.Defaults.Lists = []string{"spam", "no-answer"}
+		want.Defaults.Timeout = time.Second
+		want.Defaults.Number.AreaCode = "11"
+		want.Defaults.Number.StripPrefixes = []string{"0", "00"}
+		want.File = c.File
+		if !reflect.DeepEqual(c, want) {
+			t.Errorf("got\n%+v\nwant\n%+v", c, want)
+		}
+		if got := c.Redis.Addrs(); !reflect.DeepEqual(got, []string{"redis-a:6379", "redis-b:6379"}) {
+			t.Errorf("Addrs() = %q", got)
+		}
+	}
+	t.Run("no file", func(t *testing.T) {
+		c, err := Load("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, c)
+	})
+	t.Run("file", func(t *testing.T) {
+		c, _, err := loadYAML(t, "listen: \":4573\"\nlimits:\n  max_sessions: 7\ndefaults:\n  on_error: block\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, c)
+	})
+}
+
+func TestEnvBadValueNamesVariable(t *testing.T) {
+	t.Setenv("BLACKLIST_LIMITS_MAX_SESSIONS", "lots")
+	t.Setenv("BLACKLIST_LOG_FORMAT", "xml")
+	_, path, err := loadYAML(t, "limits:\n  max_sessions: 5\n")
+	if !errors.Is(err, ErrInvalidValue) {
+		t.Fatalf("err = %v, want ErrInvalidValue", err)
+	}
+	e := problem(t, err, "limits.max_sessions")
+	if e.Env != "BLACKLIST_LIMITS_MAX_SESSIONS" || e.Value != "lots" {
+		t.Errorf("error = %+v", e)
+	}
+	if want := `limits.max_sessions (from $BLACKLIST_LIMITS_MAX_SESSIONS) = "lots": must be a whole number`; e.Error() != want {
+		t.Errorf("message = %q, want %q", e.Error(), want)
+	}
+	_ = path
+	t.Setenv("BLACKLIST_LIMITS_MAX_SESSIONS", "")
+	_, _, err = loadYAML(t, "")
+	if e := problem(t, err, "log.format"); e.Env != "BLACKLIST_LOG_FORMAT" {
+		t.Errorf("error = %+v", e)
+	}
+}
+
+func TestEnvVars(t *testing.T) {
+	vars := EnvVars()
+	for env, key := range map[string]string{
+		"BLACKLIST_LISTEN":                               "listen",
+		"BLACKLIST_KEY_PREFIX":                           "key_prefix",
+		"BLACKLIST_REDIS_ADDR":                           "redis.addr",
+		"BLACKLIST_REDIS_WRITE_TIMEOUT":                  "redis.write_timeout",
+		"BLACKLIST_LIMITS_SHUTDOWN_TIMEOUT":              "limits.shutdown_timeout",
+		"BLACKLIST_DEFAULTS_NUMBER_EXTENSION_MAX_LENGTH": "defaults.number.extension_max_length",
+	} {
+		if vars[env] != key {
+			t.Errorf("EnvVars()[%s] = %q, want %q", env, vars[env], key)
+		}
+	}
+	// 3 top-level + 8 redis + 7 limits + 2 log + 6 defaults + 4 number.
+	if len(vars) != 30 {
+		t.Errorf("EnvVars() has %d entries, want 30: %v", len(vars), vars)
+	}
+}
+
+func TestUnknownKeys(t *testing.T) {
+	tests := []struct {
+		yaml, key string
+		line      int
+	}{
+		{"lisen: \":1\"\n", "lisen", 1},
+		{"Listen: \":1\"\n", "Listen", 1}, // keys are lower case
+		{"redis:\n  adr: x\n", "redis.adr", 2},
+		{"redis:\n  addr: \"a:1\"\n  colour:\n", "redis.colour", 3}, // null value
+		{"lists:\n  spam:\n    colour: red\n", "lists[spam].colour", 3},
+		{"defaults:\n  number:\n    area: \"11\"\n", "defaults.number.area", 3},
+		{"file: x.yaml\n", "file", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			_, path, err := loadYAML(t, tt.yaml)
+			if !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("err = %v, want ErrUnknownKey", err)
+			}
+			e := problem(t, err, tt.key)
+			if e.File != path || e.Line != tt.line {
+				t.Errorf("error at %s:%d, want %s:%d", e.File, e.Line, path, tt.line)
+			}
+			if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, tt.key) {
+				t.Errorf("message %q does not name the file and key", msg)
+			}
+		})
+	}
+}
+
+func TestInvalidValues(t *testing.T) {
+	tests := []struct {
+		name, yaml, key string
+		sentinel        error
+	}{
+		{"listen no port", `listen: "4573"`, "listen", ErrInvalidValue},
+		{"listen port range", `listen: ":99999"`, "listen", ErrInvalidValue},
+		{"listen list", `listen: [":1"]`, "listen", ErrInvalidValue},
+		{"key_prefix empty", `key_prefix: ""`, "key_prefix", ErrInvalidValue},
+		{"key_prefix space", `key_prefix: "a b:"`, "key_prefix", ErrInvalidValue},
+		{"key_prefix brace", `key_prefix: "{bl}:"`, "key_prefix", ErrInvalidValue},
+		{"campaigns_dir empty", `campaigns_dir: ""`, "campaigns_dir", ErrInvalidValue},
+		{"redis not a mapping", `redis: "127.0.0.1:6379"`, "redis", ErrInvalidValue},
+		{"redis.addr empty", "redis: {addr: \"\"}", "redis.addr", ErrInvalidValue},
+		{"redis.addr no port", "redis: {addr: localhost}", "redis.addr", ErrInvalidValue},
+		{"redis.addr empty host", "redis: {addr: \":6379\"}", "redis.addr", ErrInvalidValue},
+		{"redis.addr port 0", "redis: {addr: \"h:0\"}", "redis.addr", ErrInvalidValue},
+		{"redis.addr empty entry", "redis: {addr: \"a:1,,b:2\"}", "redis.addr", ErrInvalidValue},
+		{"redis.db negative", "redis: {db: -1}", "redis.db", ErrInvalidValue},
+		{"redis.db text", "redis: {db: one}", "redis.db", ErrInvalidValue},
+		{"redis.pool_size negative", "redis: {pool_size: -1}", "redis.pool_size", ErrInvalidValue},
+		{"redis.dial_timeout zero", "redis: {dial_timeout: 0s}", "redis.dial_timeout", ErrInvalidValue},
+		{"redis.read_timeout no unit", "redis: {read_timeout: 500}", "redis.read_timeout", ErrInvalidValue},
+		{"redis.write_timeout text", "redis: {write_timeout: soon}", "redis.write_timeout", ErrInvalidValue},
+		{"limits.max_sessions zero", "limits: {max_sessions: 0}", "limits.max_sessions", ErrInvalidValue},
+		{"limits.max_sessions float", "limits: {max_sessions: 1.5}", "limits.max_sessions", ErrInvalidValue},
+		{"limits.env_timeout negative", "limits: {env_timeout: -1s}", "limits.env_timeout", ErrInvalidValue},
+		{"limits.command_timeout zero", "limits: {command_timeout: 0s}", "limits.command_timeout", ErrInvalidValue},
+		{"limits.session_timeout zero", "limits: {session_timeout: 0s}", "limits.session_timeout", ErrInvalidValue},
+		{"limits.max_line_bytes zero", "limits: {max_line_bytes: 0}", "limits.max_line_bytes", ErrInvalidValue},
+		{"limits.max_env_lines negative", "limits: {max_env_lines: -5}", "limits.max_env_lines", ErrInvalidValue},
+		{"limits.shutdown_timeout zero", "limits: {shutdown_timeout: 0s}", "limits.shutdown_timeout", ErrInvalidValue},
+		{"log.level", "log: {level: verbose}", "log.level", ErrInvalidValue},
+		{"log.format", "log: {format: xml}", "log.format", ErrInvalidValue},
+		{"list name", "lists: {\"bad name\": {}}", "lists[bad name]", ErrInvalidValue},
+		{"list name start", "lists: {-spam: {}}", "lists[-spam]", ErrInvalidValue},
+		{"list reason", "lists: {spam: {reason: \"a b\"}}", "lists[spam].reason", ErrInvalidValue},
+		{"list all_campaigns", "lists: {spam: {all_campaigns: maybe}}", "lists[spam].all_campaigns", ErrInvalidValue},
+		{"lists not a mapping", "lists: [spam]", "lists", ErrInvalidValue},
+		{"defaults.lists undeclared", "defaults: {lists: [spam, nope]}", "defaults.lists[1]", ErrUndeclaredList},
+		{"defaults.lists mapping", "defaults: {lists: {a: b}}", "defaults.lists", ErrInvalidValue},
+		{"defaults.action", "defaults: {action: drop}", "defaults.action", ErrInvalidValue},
+		{"defaults.hangup_cause 0", "defaults: {hangup_cause: 0}", "defaults.hangup_cause", ErrInvalidValue},
+		{"defaults.hangup_cause 128", "defaults: {hangup_cause: 128}", "defaults.hangup_cause", ErrInvalidValue},
+		{"defaults.goto missing", "defaults: {action: goto}", "defaults.goto", ErrInvalidValue},
+		{"defaults.goto 4 parts", "defaults: {action: goto, goto: \"a,b,c,d\"}", "defaults.goto", ErrInvalidValue},
+		{"defaults.goto empty exten", "defaults: {goto: \"ctx,,1\"}", "defaults.goto", ErrInvalidValue},
+		{"defaults.goto priority 0", "defaults: {goto: \"ctx,s,0\"}", "defaults.goto", ErrInvalidValue},
+		{"defaults.on_error", "defaults: {on_error: maybe}", "defaults.on_error", ErrInvalidValue},
+		{"defaults.timeout zero", "defaults: {timeout: 0s}", "defaults.timeout", ErrInvalidValue},
+		{"defaults.timeout too short", "defaults: {timeout: 500us}", "defaults.timeout", ErrInvalidValue},
+		{"defaults.timeout too long", "defaults: {timeout: 61s}", "defaults.timeout", ErrInvalidValue},
+		{"country_code empty", "defaults: {number: {country_code: \"\"}}", "defaults.number.country_code", ErrInvalidValue},
+		{"country_code long", "defaults: {number: {country_code: \"1234\"}}", "defaults.number.country_code", ErrInvalidValue},
+		{"country_code plus", "defaults: {number: {country_code: \"+55\"}}", "defaults.number.country_code", ErrInvalidValue},
+		{"area_code 1 digit", "defaults: {number: {area_code: \"1\"}}", "defaults.number.area_code", ErrInvalidValue},
+		{"area_code letters", "defaults: {number: {area_code: ab}}", "defaults.number.area_code", ErrInvalidValue},
+		{"strip_prefixes empty", "defaults: {number: {strip_prefixes: [\"0\", \"\"]}}", "defaults.number.strip_prefixes[1]", ErrInvalidValue},
+		{"strip_prefixes letters", "defaults: {number: {strip_prefixes: [0x]}}", "defaults.number.strip_prefixes[0]", ErrInvalidValue},
+		{"extension_max_length 0", "defaults: {number: {extension_max_length: 0}}", "defaults.number.extension_max_length", ErrInvalidValue},
+		{"extension_max_length 16", "defaults: {number: {extension_max_length: 16}}", "defaults.number.extension_max_length", ErrInvalidValue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, path, err := loadYAML(t, tt.yaml+"\n")
+			if !errors.Is(err, tt.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tt.sentinel)
+			}
+			e := problem(t, err, tt.key)
+			if e.File != path || e.Line != 1 {
+				t.Errorf("error at %s:%d, want %s:1", e.File, e.Line, path)
+			}
+			if msg := e.Error(); !strings.HasPrefix(msg, path+":1: "+tt.key) {
+				t.Errorf("message %q does not start with file:line: key", msg)
+			}
+		})
+	}
+}
+
+func TestSyntaxErrors(t *testing.T) {
+	for name, content := range map[string]string{
+		"bad yaml":       "listen: [\n",
+		"duplicate key":  "listen: \":1\"\nlisten: \":2\"\n",
+		"two documents":  "listen: \":1\"\n---\nlisten: \":2\"\n",
+		"top-level list": "- listen\n",
+		"merge key":      "base: &b {addr: \"a:1\"}\nredis:\n  <<: *b\n",
+		"tab indent":     "redis:\n\taddr: x\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, path, err := loadYAML(t, content)
+			if !errors.Is(err, ErrSyntax) && !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("err = %v, want ErrSyntax", err)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("message %q does not name the file", err)
+			}
+		})
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: err = %v, want fs.ErrNotExist", err)
+	}
+	if _, err := Load(t.TempDir()); err == nil {
+		t.Error("a folder as main file: no error")
+	}
+}
+
+func TestValuesAreReadAsWritten(t *testing.T) {
+	c, _, err := loadYAML(t, `
+redis:
+  password: 007
+  db: 3
+defaults:
+  number:
+    country_code: 055
+    strip_prefixes: [00, 0]
+    extension_max_length: "6"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.Password != "007" || c.Redis.DB != 3 {
+		t.Errorf("redis = %+v", c.Redis)
+	}
+	n := c.Defaults.Number
+	if n.CountryCode != "055" || !reflect.DeepEqual(n.StripPrefixes, []string{"00", "0"}) || n.ExtensionMaxLength != 6 {
+		t.Errorf("number = %+v", n)
+	}
+}
+
+func TestNullMeansDefault(t *testing.T) {
+	c, _, err := loadYAML(t, "listen:\nredis:\nlimits:\n  max_sessions: ~\ndefaults:\n  number:\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.File, want.CampaignsDir = c.File, c.CampaignsDir
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got %+v, want defaults", c)
+	}
+}
+
+func TestSharedLists(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       map[string]SharedList
+	}{
+		{"absent gives the defaults", "listen: \":1\"\n", defaultLists()},
+		{"empty mapping", "lists: {}\n", map[string]SharedList{}},
+		{"null", "lists:\n", map[string]SharedList{}},
+		{"reason defaults to name, case kept", "lists:\n  Spam:\n  vip.list: {all_campaigns: true, description: VIPs}\n",
+			map[string]SharedList{"Spam": {Reason: "Spam"}, "vip.list": {Reason: "vip.list", AllCampaigns: true, Description: "VIPs"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := loadYAML(t, tt.yaml)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Lists, tt.want) {
+				t.Errorf("lists = %+v, want %+v", c.Lists, tt.want)
+			}
+		})
+	}
+}
+
+func TestCampaignsDirResolution(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ file, content, want string }{
+		{"sub/main.yaml", "campaigns_dir: camp\n", filepath.Join(dir, "sub", "camp")},
+		{"main.yaml", "", filepath.Join(dir, "campaigns")},
+		{"abs.yaml", "campaigns_dir: /srv/campaigns\n", "/srv/campaigns"},
+	}
+	for _, tt := range tests {
+		c, err := Load(writeFile(t, dir, tt.file, tt.content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.CampaignsDir != tt.want {
+			t.Errorf("%s: CampaignsDir = %q, want %q", tt.file, c.CampaignsDir, tt.want)
+		}
+	}
+	c, err := Load("")
+	if err != nil || c.CampaignsDir != "campaigns" {
+		t.Errorf("no file: CampaignsDir = %q, %v; want campaigns", c.CampaignsDir, err)
+	}
+}
+
+func TestRedactedYAMLRoundTrip(t *testing.T) {
+	c := Default()
+	c.CampaignsDir = "/srv/campaigns"
+	c.Redis.Password = "s3cret"
+	c.Defaults.Number.StripPrefixes = []string{"0", "00"}
+	out, err := c.RedactedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cret") || !strings.Contains(string(out), "<redacted>") {
+		t.Fatalf("password not redacted:\n%s", out)
+	}
+	back, _, err := loadYAML(t, string(out))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	c.Redis.Password = "<redacted>"
+	c.File = back.File
+	if !reflect.DeepEqual(back, c) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", back, c)
+	}
+}
+
+func TestParseGoto(t *testing.T) {
+	tests := []struct {
+		in   string
+		want GotoTarget
+		ok   bool
+	}{
+		{"blocked,s,1", GotoTarget{"blocked", "s", "1"}, true},
+		{"from-internal,+5511999,hangup", GotoTarget{"from-internal", "+5511999", "hangup"}, true},
+		{"s,10", GotoTarget{"", "s", "10"}, true},
+		{"blocked", GotoTarget{"", "", "blocked"}, true},
+		{"2", GotoTarget{"", "", "2"}, true},
+		{"", GotoTarget{}, false},
+		{"a,b,c,d", GotoTarget{}, false},
+		{",s,1", GotoTarget{}, false},
+		{"ctx,s,0", GotoTarget{}, false},
+		{"ctx,s,01", GotoTarget{}, false},
+		{"ctx,s,-1", GotoTarget{}, false},
+		{"ctx,s ,1", GotoTarget{}, false},
+		{"ctx,s,1 ", GotoTarget{}, false},
+		{"c tx,s,1", GotoTarget{}, false},
+		{"ctx,s,", GotoTarget{}, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseGoto(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseGoto(%q) = %+v, %v; want %+v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && (!errors.Is(err, ErrBadGoto) || !strings.Contains(err.Error(), tt.in)) {
+			t.Errorf("ParseGoto(%q) error %q does not wrap ErrBadGoto and name the input", tt.in, err)
+		}
+		if err == nil && got.String() != tt.in {
+			t.Errorf("ParseGoto(%q).String() = %q", tt.in, got.String())
+		}
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"spam": true, "nao-me-perturbe": true, "a": true, "A1_b.c-d": true, "9x": true,
+		strings.Repeat("a", 64): true, strings.Repeat("a", 65): false,
+		"": false, "-a": false, "_a": false, ".a": false, "a b": false, "a/b": false, "ação": false, "a{b}": false,
+	} {
+		if got := ValidName(s); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestErrorMessage(t *testing.T) {
+	tests := []struct {
+		e    *Error
+		want string
+	}{
+		{&Error{File: "a.yaml", Line: 3, Key: "log.level", Value: "x", Msg: "must be debug", Err: ErrInvalidValue, hasValue: true}, `a.yaml:3: log.level = "x": must be debug`},
+		{&Error{File: "a.yaml", Key: "foo", Msg: "unknown key", Err: ErrUnknownKey}, `a.yaml: foo: unknown key`},
+		{&Error{File: "a.yaml", Msg: "yaml: line 1: oops", Err: ErrSyntax}, `a.yaml: yaml: line 1: oops`},
+		{&Error{Key: "listen", Value: "", Msg: "must be host:port", Err: ErrInvalidValue, hasValue: true}, `listen = "": must be host:port`},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+	// The password never appears in messages.
+	_, _, err := loadYAML(t, "redis:\n  password: [s3cret]\n")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("err = %v", err)
+	}
+}

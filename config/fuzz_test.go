@@ -1,0 +1,124 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// FuzzLoadCampaignFile feeds arbitrary bytes as a campaign file: loading
+// never panics and gives either a valid campaign or an *Error.
+func FuzzLoadCampaignFile(f *testing.F) {
+	for _, name := range []string{"campaigns/promo.yaml", "campaigns/cobranca.yaml"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, s := range []string{
+		"", "~", "[]", "id: fuzz\n", "lists: [spam, spam, opt-out]\n", "lists: []\n", "lists: spam,no-answer\n",
+		"number: {area_code: \"11\"}\n", "number:\n  1: x\n", "timeout: 300\n", "timeout: 1h\n",
+		"a: &a [*a]\n", "x: &x {y: *x}\n", "goto: \"a,b,c\"\naction: goto\n", "hangup_cause: 99999999999999999999\n",
+		"? [a]\n: b\n", "<<: {action: hangup}\n", "action: hangup\naction: continue\n", "--- \n...\n---\n", "\xff\xfe",
+		"number: !!binary aGVsbG8=\n", "description: !custom x\n",
+	} {
+		f.Add([]byte(s))
+	}
+	c := Default()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "fuzz.yaml")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		camp, err := LoadCampaignFile(c, path)
+		if err != nil {
+			if camp != nil {
+				t.Fatalf("campaign %+v returned with error %v", camp, err)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error is not an *Error: %v", err)
+			}
+			if e.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		if camp.ID != "fuzz" || camp.File != path {
+			t.Fatalf("campaign %+v", camp)
+		}
+		// The resolved campaign passes validation.
+		p := &problems{}
+		c.validateSettings(p, "", CampaignSettings{
+			Lists: camp.Lists, Action: camp.Action, HangupCause: camp.HangupCause, Goto: camp.Goto,
+			OnError: camp.OnError, Timeout: camp.Timeout, Number: camp.Number,
+		})
+		if err := p.err(); err != nil {
+			t.Fatalf("loaded campaign is invalid: %v", err)
+		}
+		for i, l := range camp.Lists {
+			if slices.Contains(camp.Lists[:i], l) {
+				t.Fatalf("duplicate list %q in %q", l, camp.Lists)
+			}
+		}
+		for _, name := range []string{"opt-out", "nao-me-perturbe"} {
+			if !slices.Contains(camp.Lists, name) {
+				t.Fatalf("all_campaigns list %q missing from %q", name, camp.Lists)
+			}
+		}
+	})
+}
+
+// FuzzLoad feeds arbitrary bytes as the main file: never a panic; either a
+// valid configuration or an error.
+func FuzzLoad(f *testing.F) {
+	data, err := os.ReadFile("blacklist-agi.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	for _, s := range []string{
+		"", "lists:\n", "lists: {Spam: ~}\n", "redis: ~\n", "redis: x\n", "defaults: {number: {strip_prefixes: 0,00}}\n",
+		"listen: [a]\n", "limits: {max_sessions: 1e3}\n", "a: &a [*a, *a]\nb: *a\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "main.yaml")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		if err != nil {
+			if c != nil {
+				t.Fatal("configuration returned with an error")
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Load returned an invalid configuration: %v", err)
+		}
+	})
+}
+
+// FuzzParseGoto checks that what ParseGoto accepts formats back to itself.
+func FuzzParseGoto(f *testing.F) {
+	for _, s := range []string{"blocked,s,1", "s,1", "label", "a,b,c,d", ",,", "ctx,+55*#,n-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g, err := ParseGoto(s)
+		if err != nil {
+			return
+		}
+		if g.String() != s {
+			t.Fatalf("ParseGoto(%q).String() = %q", s, g.String())
+		}
+		if again, err := ParseGoto(g.String()); err != nil || again != g {
+			t.Fatalf("reparse of %q: %+v, %v", s, again, err)
+		}
+	})
+}
