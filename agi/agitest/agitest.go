@@ -56,10 +56,10 @@ const (
 	DefaultTimeout   = 10 * time.Second
 )
 
-// Hangup causes the emulator uses (Asterisk's AST_CAUSE_*).
+// Hangup causes (Asterisk's AST_CAUSE_*) that tests of a blacklist check.
 const (
-	CauseNormalClearing = 16 // a call that ends normally
-	CauseCallRejected   = 21
+	CauseNormalClearing = 16 // a call that ends normally; the Hangup application's default
+	CauseCallRejected   = 21 // what a blocked call is hung up with
 )
 
 // ErrBadURL reports a Call.URL that is not an agi://host[:port][/script] URL.
@@ -201,7 +201,9 @@ func (c Call) withDefaults() (Call, uint64) {
 }
 
 // EnvBlock returns the environment block Asterisk writes for this call, in
-// Asterisk's field order, ending with the empty line.
+// Asterisk's field order, ending with the empty line. Zero fields take their
+// defaults; a generated UniqueID or ThreadID differs from one call to the
+// next, so set them to compare blocks.
 func (c Call) EnvBlock() []byte {
 	c, _ = c.withDefaults()
 	return c.envBlock()

@@ -11,8 +11,8 @@ const maxArgs = 127
 //   - words are separated by spaces and tabs;
 //   - a double quote toggles quoting and is removed, so `ab"c d"ef` is one
 //     word "abc def" and `""` is an empty word;
-//   - a backslash makes the next byte literal (`\"`, `\\`, `\ `) and is
-//     removed; a backslash before any other byte just drops the backslash;
+//   - a backslash makes the next byte literal and is removed: `\"` is a
+//     quote, `\\` a backslash, `\ ` a space inside a word, `\x` just x;
 //   - single quotes are ordinary bytes; an unterminated quote runs to the end
 //     of the line; a CR before the LF is an ordinary byte and stays in the
 //     last word;

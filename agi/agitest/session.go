@@ -43,14 +43,13 @@ type session struct {
 }
 
 func newSession(call Call, w io.Writer) *session {
-	s := &session{
+	return &session{
 		call:         call,
 		ch:           newChannel(call),
 		w:            w,
 		sendSighup:   !isFalse(call.Vars["AGISIGHUP"]),
 		exitOnHangup: isTrue(call.Vars["AGIEXITONHANGUP"]),
 	}
-	return s
 }
 
 // readEvent is one command read from the server, or the end of input.
@@ -101,17 +100,16 @@ func runSession(ctx context.Context, conn net.Conn, call Call, seq uint64) (Resu
 		select {
 		case ev := <-events:
 			s.res.Violations = append(s.res.Violations, ev.violations...)
-			if ev.err == nil {
+			switch {
+			case ev.err == nil:
 				s.handleLine(ev.line)
-				continue
-			}
-			if isTimeout(ev.err) {
+			case isTimeout(ev.err):
 				s.timedOut, s.done = true, true
-				break
+			default:
+				// EOF, a reset, a closed pipe: the server ended the session.
+				s.res.ServerClosed = true
+				s.finish()
 			}
-			// EOF, a reset, a closed pipe: the server ended the session.
-			s.res.ServerClosed = true
-			s.finish()
 		case <-notice:
 			s.noticeTimer = nil
 			s.flushNotice()
@@ -270,10 +268,7 @@ func (s *session) writeRaw(p []byte) bool {
 		return false
 	}
 	if _, err := s.w.Write(p); err != nil && isTimeout(err) {
-		s.timedOut = true
-		if !s.done {
-			s.done = true
-		}
+		s.timedOut, s.done = true, true
 		return false
 	}
 	return true
