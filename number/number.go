@@ -122,7 +122,8 @@ type Rules struct {
 	// remains is longer than the extension length limit: stripping never
 	// turns a phone number into an extension, and an extension is never
 	// stripped (with "9" as outside-line digit, 9001 stays extension 9001).
-	// A prefix may hold the digits, "*" and "#".
+	// A prefix may hold the digits, "*" and "#", and "+" as its first
+	// character (a "+" anywhere else in a dialed string is an error).
 	StripPrefixes []string
 
 	// ExtensionMaxLength is the longest extension: a dialed string of only
@@ -185,9 +186,9 @@ func (r Rules) Validate() error {
 			return fmt.Errorf("%w: strip prefix %q: longer than %d characters", ErrInvalidRules, p, maxDialedLength)
 		}
 		for i := 0; i < len(p); i++ {
-			if c := p[i]; !isDigit(c) && c != '*' && c != '#' {
+			if c := p[i]; !isDigit(c) && c != '*' && c != '#' && !(c == '+' && i == 0) {
 				ch, _ := utf8.DecodeRuneInString(p[i:])
-				return fmt.Errorf("%w: strip prefix %q: %q cannot be dialed (want digits, * and #)", ErrInvalidRules, p, ch)
+				return fmt.Errorf("%w: strip prefix %q: %q cannot be dialed there (want digits, * and #, and + only first)", ErrInvalidRules, p, ch)
 			}
 		}
 	}

@@ -87,6 +87,7 @@ func TestNormalize(t *testing.T) {
 		{"outside 0 then 0800", pbx, "0 0800 123 4567", "558001234567", Phone, ""},
 		{"outside 0 then international", pbx, "0 00 21 1 212 555 1234", "12125551234", Phone, ""},
 		{"outside 0 then plus", pbx, "0+5511987654321", "", 0, `"+" is allowed only at the start`},
+		{"stripped plus", Rules{StripPrefixes: []string{"+"}}, "+55 11 98765 4321", "5511987654321", Phone, ""},
 		{"tech prefix", pbx, "1234#011987654321", "5511987654321", Phone, ""},
 		{"tech prefix local", pbx, "1234#3333-4444", "552133334444", Phone, ""},
 		{"extension not stripped", pbx, "02001", "02001", Extension, ""},
@@ -254,8 +255,9 @@ func TestRulesValidate(t *testing.T) {
 		{"negative extension length", Rules{ExtensionMaxLength: -1}, "extension max length -1"},
 		{"huge extension length", Rules{ExtensionMaxLength: 16}, "extension max length 16"},
 		{"empty prefix", Rules{StripPrefixes: []string{"0", ""}}, "empty prefix"},
-		{"prefix with letter", Rules{StripPrefixes: []string{"9a"}}, `strip prefix "9a": 'a' cannot be dialed`},
-		{"prefix with plus", Rules{StripPrefixes: []string{"+"}}, `strip prefix "+"`},
+		{"prefix with letter", Rules{StripPrefixes: []string{"9a"}}, `strip prefix "9a": 'a' cannot be dialed there`},
+		{"prefix starting with plus", Rules{StripPrefixes: []string{"+"}}, ""},
+		{"prefix with inner plus", Rules{StripPrefixes: []string{"0+"}}, `strip prefix "0+": '+' cannot be dialed there`},
 		{"prefix with space", Rules{StripPrefixes: []string{"0 "}}, `strip prefix "0 "`},
 	}
 	for _, tt := range tests {
