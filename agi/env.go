@@ -117,10 +117,13 @@ func (s *Session) readEnv(maxLines int) error {
 		}
 		received += len(line) + 1
 		line = bytes.TrimSuffix(line, []byte("\r"))
+		n := len(bounds) / 2
 		if len(line) == 0 {
+			if n == 0 {
+				return protocolErrorf("empty environment block")
+			}
 			break
 		}
-		n := len(bounds) / 2
 		if n == maxLines {
 			return protocolErrorf("environment block has more than %d lines", maxLines)
 		}

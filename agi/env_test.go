@@ -120,6 +120,7 @@ func TestReadEnvErrors(t *testing.T) {
 		mention  string
 	}{
 		{"nothing", "", 0, 0, []error{ErrProtocol, io.EOF}, "before the environment block"},
+		{"empty block", "\n", 0, 0, []error{ErrProtocol}, "empty environment block"},
 		{"eof mid-env", "agi_network: yes\nagi_channel: x\n", 0, 0, []error{ErrProtocol, io.ErrUnexpectedEOF}, "after 2 environment lines"},
 		{"eof mid-line", "agi_network: yes\nagi_chan", 0, 0, []error{ErrProtocol, io.ErrUnexpectedEOF}, "after 1 environment lines"},
 		{"no separator", "agi_network: yes\nagi_channel:x\n\n", 0, 0, []error{ErrProtocol}, `line 2 is not "name: value": "agi_channel:x"`},

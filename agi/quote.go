@@ -38,10 +38,8 @@ func appendCommand(dst []byte, cmd string, args []string) ([]byte, error) {
 	if n := len(dst) - start; n > maxCommandBytes {
 		return dst[:start], fmt.Errorf("%w: command %q is %d bytes long; Asterisk reads at most %d", ErrBadArgument, clip(cmd), n, maxCommandBytes)
 	}
-	if len(args) > maxCommandWords-16 {
-		if n := countWords(cmd) + len(args); n > maxCommandWords {
-			return dst[:start], fmt.Errorf("%w: command %q has %d words; Asterisk keeps at most %d", ErrBadArgument, clip(cmd), n, maxCommandWords)
-		}
+	if n := countWords(cmd) + len(args); n > maxCommandWords {
+		return dst[:start], fmt.Errorf("%w: command %q has %d words; Asterisk keeps at most %d", ErrBadArgument, clip(cmd), n, maxCommandWords)
 	}
 	return dst, nil
 }

@@ -136,6 +136,7 @@ func TestAppendCommandRejects(t *testing.T) {
 		{"NOOP\n", nil, "line feed"},
 		{"SET VARIABLE", []string{"X", strings.Repeat("v", maxCommandBytes)}, "bytes long"},
 		{"VERBOSE", slices.Repeat([]string{"w"}, maxCommandWords), "words"},
+		{strings.Repeat("W ", 100), slices.Repeat([]string{"w"}, 28), "128 words"},
 	}
 	for _, tt := range tests {
 		got, err := appendCommand([]byte("keep"), tt.cmd, tt.args)

@@ -117,6 +117,9 @@ func parseStatus(line string) (Reply, error) {
 		return Reply{}, protocolErrorf("malformed reply %q", clip(line))
 	}
 	r := Reply{Code: statusCode(line)}
+	if r.Code < 100 || r.Code > 599 {
+		return Reply{}, protocolErrorf("reply code out of range: %q", clip(line))
+	}
 	var rest string
 	if len(line) > 4 {
 		rest = line[4:]
@@ -173,7 +176,7 @@ func isHangupLine(line []byte) bool {
 
 // isBlockStart reports whether line opens a multi-line reply ("520-...").
 func isBlockStart(line []byte) bool {
-	return len(line) >= 4 && isDigit(line[0]) && isDigit(line[1]) && isDigit(line[2]) && line[3] == '-'
+	return len(line) >= 4 && '1' <= line[0] && line[0] <= '5' && isDigit(line[1]) && isDigit(line[2]) && line[3] == '-'
 }
 
 // maxBlockBytes bounds a multi-line reply; Asterisk's longest usage texts

@@ -54,7 +54,7 @@ func TestParseStatus(t *testing.T) {
 }
 
 func TestParseStatusMalformed(t *testing.T) {
-	for _, line := range []string{"", "HANGUP", "20", "2000 result=1", "200result=1", "abc result=1", "200 ok", "200", "-200 result=1", "200-result=1"} {
+	for _, line := range []string{"", "HANGUP", "20", "2000 result=1", "200result=1", "abc result=1", "200 ok", "200", "-200 result=1", "200-result=1", "000 result=1", "099", "600 x", "999 result=1"} {
 		if r, err := parseStatus(line); !errors.Is(err, ErrProtocol) {
 			t.Errorf("parseStatus(%q) = %+v, %v; want ErrProtocol", line, r, err)
 		}

@@ -329,7 +329,9 @@ func (srv *Server) closeConns() {
 // ServeConn serves one session on c, which it closes, and returns the
 // handler's error, or the error that kept the handler from running (a bad
 // environment block, ErrTooManySessions, ErrServerClosed). Unlike Serve it
-// does not log that error. ctx is the parent of the handler's context.
+// does not log that error; a handler panic is still logged with its stack.
+// ctx is the parent of the handler's context, and its end interrupts the
+// session.
 // Shutdown waits for sessions run by ServeConn too.
 func (srv *Server) ServeConn(ctx context.Context, c net.Conn) error {
 	if srv.Handler == nil {

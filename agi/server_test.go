@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -13,16 +14,19 @@ import (
 
 func TestServeEnvErrors(t *testing.T) {
 	tests := []struct {
-		name string
-		srv  *Server
-		send string
-		want error
+		name       string
+		srv        *Server
+		send       string
+		closeWrite bool // Asterisk closes after sending
+		want       error
 	}{
-		{"endless line", &Server{MaxLineBytes: 512}, "agi_network: yes\nagi_x: " + strings.Repeat("x", 4096), ErrLineTooLong},
-		{"silent client", &Server{EnvTimeout: 50 * time.Millisecond}, "", ErrTimeout},
-		{"stalls mid-env", &Server{EnvTimeout: 50 * time.Millisecond}, "agi_network: yes\nagi_chan", ErrTimeout},
-		{"env never ends", &Server{SessionTimeout: 50 * time.Millisecond}, "agi_network: yes\n", ErrTimeout},
-		{"not agi", &Server{}, "GET / HTTP/1.1\r\n\r\n", ErrProtocol},
+		{"endless line", &Server{MaxLineBytes: 512}, "agi_network: yes\nagi_x: " + strings.Repeat("x", 4096), false, ErrLineTooLong},
+		{"silent client", &Server{EnvTimeout: 50 * time.Millisecond}, "", false, ErrTimeout},
+		{"stalls mid-env", &Server{EnvTimeout: 50 * time.Millisecond}, "agi_network: yes\nagi_chan", false, ErrTimeout},
+		{"env never ends", &Server{SessionTimeout: 50 * time.Millisecond}, "agi_network: yes\n", false, ErrTimeout},
+		{"not agi", &Server{}, "GET / HTTP/1.1\r\n\r\n", false, ErrProtocol},
+		{"eof mid-env", &Server{}, "agi_network: yes\nagi_channel: x\n", true, io.ErrUnexpectedEOF},
+		{"probe", &Server{}, "", true, io.EOF},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,7 +35,11 @@ func TestServeEnvErrors(t *testing.T) {
 				ran = true
 				return nil
 			})
-			if tt.send != "" {
+			switch {
+			case tt.closeWrite:
+				f.send(tt.send)
+				_ = f.conn.(*net.TCPConn).CloseWrite()
+			case tt.send != "":
 				go f.conn.Write([]byte(tt.send)) // may block on a full buffer once the server stops reading
 			}
 			err := receive(t, done, "ServeConn")
