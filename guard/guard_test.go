@@ -104,7 +104,7 @@ func TestVerdicts(t *testing.T) {
 	}{
 		{name: "campaign list, formatted", url: base + "promo", exten: "(11) 98765-4321", status: "BLOCKED", list: "promo", match: "5511987654321", cause: 21, hungUp: true},
 		{name: "extension verbatim", url: base + "promo", exten: "2001", status: "BLOCKED", list: "promo", match: "2001", cause: 21, hungUp: true},
-		{name: "shared prefix", url: base + "promo", exten: "+55 90012345678", status: "BLOCKED", list: "spam", match: "55900*", reason: "spam", cause: 21, hungUp: true},
+		{name: "shared prefix", url: base + "promo", exten: "+55 900 123 4567", status: "BLOCKED", list: "spam", match: "55900*", reason: "spam", cause: 21, hungUp: true},
 		{name: "all-campaigns list", url: base + "promo", exten: "021988887777", status: "BLOCKED", list: "nao-me-perturbe", match: "5521988887777", reason: "nao-me-perturbe", cause: 21, hungUp: true},
 		{name: "allowed", url: base + "promo", exten: "5511912345678", status: "ALLOWED"},
 		{name: "number in the query wins", url: base + "promo&number=5511987654321", exten: "5511912345678", status: "BLOCKED", list: "promo", match: "5511987654321", cause: 21, hungUp: true},

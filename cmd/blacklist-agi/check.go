@@ -13,8 +13,8 @@ import (
 
 // Exit codes of check, so scripts can branch without parsing output.
 const (
-	exitBlocked = 3
-	exitError   = 4
+	exitBlocked     = 3
+	exitCheckFailed = 4
 )
 
 func newCheckCommand() *cobra.Command {
@@ -49,7 +49,7 @@ Exit status: 0 allowed, 3 blocked, 4 check failed (Redis or a bad number), 1 usa
 			case v.Status == guard.StatusBlocked:
 				return &exitError{code: exitBlocked}
 			case v.Status == guard.StatusError:
-				return &exitError{code: exitError}
+				return &exitError{code: exitCheckFailed}
 			}
 			return nil
 		},

@@ -71,7 +71,8 @@ lists:
   nao-me-perturbe: { reason: nao-me-perturbe, all_campaigns: true }
   spam: { reason: spam }
 defaults:
-  timeout: 300ms
+  # Generous: these tests check verdicts on a loaded 2-core machine with -race.
+  timeout: 5s
 `
 
 // startServer writes a config folder with the given campaign files and runs serve.
@@ -210,7 +211,7 @@ func TestEndToEndConcurrentCalls(t *testing.T) {
 					got.cause = res.HangupCause
 				}
 				if got != c.want || !res.ServerClosed {
-					errs <- fmt.Sprintf("%s %s: got %+v closed=%v, want %+v", c.campaign, c.exten, got, res.ServerClosed, c.want)
+					errs <- fmt.Sprintf("%s %s: got %+v (error %q) closed=%v, want %+v", c.campaign, c.exten, got, res.Vars["BLACKLIST_ERROR"], res.ServerClosed, c.want)
 				}
 			}()
 		}

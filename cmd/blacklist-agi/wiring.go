@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -34,7 +35,10 @@ func newLogger(c config.Log) *slog.Logger {
 // newRedisClient builds the Redis client from the redis section. The
 // universal client lets Sentinel and Cluster come later without rewrites.
 // ContextTimeoutEnabled makes each check's time budget (a context deadline)
-// bound the socket reads, so a slow Redis cannot hold a call.
+// bound the socket reads, so a slow Redis cannot hold a call. One quick retry
+// (a pooled connection that a Redis restart closed) and one dial attempt keep
+// a refused connection to a millisecond instead of go-redis's default of
+// several seconds of retries.
 func newRedisClient(c config.Redis) redis.UniversalClient {
 	return redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs:                 c.Addrs(),
@@ -46,6 +50,10 @@ func newRedisClient(c config.Redis) redis.UniversalClient {
 		ReadTimeout:           c.ReadTimeout,
 		WriteTimeout:          c.WriteTimeout,
 		ContextTimeoutEnabled: true,
+		MaxRetries:            1,
+		MinRetryBackoff:       time.Millisecond,
+		MaxRetryBackoff:       10 * time.Millisecond,
+		DialerRetries:         1,
 	})
 }
 
