@@ -13,7 +13,8 @@ import (
 
 // Env is the environment block Asterisk sends at the start of a session
 // ("agi_channel: SIP/100-0001", "agi_extension: 5511987654321", ...), in the
-// order received. The zero Env is empty.
+// order received. Each line is split at its first ": "; a trailing CR is
+// dropped. The zero Env is empty.
 type Env struct {
 	fields []envField
 }
@@ -125,7 +126,7 @@ func (s *Session) readEnv(maxLines int) error {
 			break
 		}
 		if n == maxLines {
-			return protocolErrorf("environment block has more than %d lines", maxLines)
+			return protocolErrorf("environment line %d %q is over the limit of %d lines", n+1, clip(string(line)), maxLines)
 		}
 		sep := bytes.Index(line, []byte(": "))
 		if sep <= 0 {

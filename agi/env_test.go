@@ -127,7 +127,7 @@ func TestReadEnvErrors(t *testing.T) {
 		{"empty name", "agi_network: yes\n: x\n\n", 0, 0, []error{ErrProtocol}, "line 2"},
 		{"not agi", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, 0, []error{ErrProtocol}, "GET / HTTP/1.1"},
 		{"not agi_network first", "agi_request: agi://h/x\n\n", 0, 0, []error{ErrProtocol}, "does not start with agi_network"},
-		{"too many lines", "agi_network: yes\nagi_a: 1\nagi_b: 2\nagi_c: 3\n\n", 0, 3, []error{ErrProtocol}, "more than 3 lines"},
+		{"too many lines", "agi_network: yes\nagi_a: 1\nagi_b: 2\nagi_c: 3\n\n", 0, 3, []error{ErrProtocol}, `line 4 "agi_c: 3" is over the limit of 3 lines`},
 		{"endless line", "agi_network: yes\nagi_x: " + strings.Repeat("x", 200), 64, 0, []error{ErrLineTooLong}, "limit 64"},
 		{"block too long", "agi_network: yes\n" + strings.Repeat("agi_x: "+strings.Repeat("x", 1000)+"\n", 70) + "\n", 0, 0, []error{ErrProtocol}, "longer than"},
 	}

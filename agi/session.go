@@ -174,8 +174,8 @@ func (s *Session) roundTrip(ctx context.Context, cmd string, line []byte) (Reply
 		return Reply{}, contextError(cmd, err)
 	}
 	if err := s.discardHangups(); err != nil {
-		s.err = err
-		return Reply{}, err
+		s.err = fmt.Errorf("agi: before sending %q: %w", cmd, err)
+		return Reply{}, s.err
 	}
 	if err := s.conn.SetDeadline(s.commandDeadline(ctx)); err != nil {
 		s.err = s.ioError(ctx, "setting the deadline for", cmd, err)
