@@ -59,7 +59,9 @@ type numberFile struct {
 
 // DefaultCampaign returns the settings for a campaign that has no file
 // (unknown or missing): the defaults plus the all_campaigns lists, with the
-// ID as given.
+// ID as given. It builds a new Campaign on each call; callers on a hot path
+// should build it once per configuration and share it (set the ID
+// themselves if they need it).
 func (c *Config) DefaultCampaign(id string) *Campaign {
 	return c.resolve(id, "", "", c.Defaults)
 }

@@ -46,7 +46,8 @@ import (
 // Config is the main configuration file, with environment overrides and
 // defaults applied.
 type Config struct {
-	// Listen is the FastAGI listener address, host:port.
+	// Listen is the FastAGI listener address, host:port; the host may be
+	// empty (all interfaces) and port 0 picks a free port.
 	Listen string `mapstructure:"listen" yaml:"listen"`
 	// KeyPrefix is prepended to list names to form Redis keys.
 	KeyPrefix string `mapstructure:"key_prefix" yaml:"key_prefix"`
@@ -60,8 +61,10 @@ type Config struct {
 	Limits Limits `mapstructure:"limits" yaml:"limits"`
 	// Log configures logging.
 	Log Log `mapstructure:"log" yaml:"log"`
-	// Lists are the shared lists this server knows, by name. Campaigns may
-	// only use lists declared here.
+	// Lists are the shared lists this server knows, by name (case is
+	// kept). Campaigns may only use lists declared here. When the main file
+	// has no lists: key, the four lists of Default are used; "lists: {}" or
+	// an empty "lists:" declares none.
 	Lists map[string]SharedList `mapstructure:"lists" yaml:"lists"`
 	// Defaults are the campaign settings used where a campaign file is
 	// silent, and for unknown or missing campaigns.
@@ -262,8 +265,8 @@ var settings = sync.OnceValue(func() []setting {
 	return out
 })
 
-// EnvVars returns the environment variables that override settings, sorted,
-// each with the key it sets: "BLACKLIST_REDIS_ADDR" -> "redis.addr".
+// EnvVars returns every environment variable that overrides a setting,
+// mapped to the key it sets: "BLACKLIST_REDIS_ADDR" -> "redis.addr".
 func EnvVars() map[string]string {
 	out := make(map[string]string)
 	for _, s := range settings() {

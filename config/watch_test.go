@@ -117,3 +117,29 @@ func TestWatchDirMissingFolder(t *testing.T) {
 		t.Fatal("WatchDir on a missing folder: no error")
 	}
 }
+
+// A Kubernetes ConfigMap volume: the folder holds promo.yaml ->
+// ..data/promo.yaml and ..data -> ..v1; an update re-points ..data.
+func TestWatchDirConfigMapUpdate(t *testing.T) {
+	c := testConfig(t)
+	dir := c.CampaignsDir
+	writeFile(t, dir, "..v1/promo.yaml", "description: v1\n")
+	writeFile(t, dir, "..v2/promo.yaml", "description: v2\n")
+	if err := os.Symlink("..v1", filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..data/promo.yaml", filepath.Join(dir, "promo.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	sets := watchCampaigns(t, dir, c)
+
+	if err := os.Symlink("..v2", filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sets, "promo v2 after the ..data swap", func(s map[string]*Campaign) bool {
+		return s["promo"] != nil && s["promo"].Description == "v2"
+	})
+}
