@@ -151,7 +151,7 @@ func (s *server) call(t *testing.T, campaign, exten string) agitest.Result {
 	return res
 }
 
-func writeFile(t *testing.T, path, body string) {
+func writeFile(t testing.TB, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
@@ -274,7 +274,7 @@ type redisProcess struct {
 	cmd  *exec.Cmd
 }
 
-func startRedis(t *testing.T, port int, dir string) *redisProcess {
+func startRedis(t testing.TB, port int, dir string) *redisProcess {
 	t.Helper()
 	cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 		"--dir", dir, "--save", "", "--appendonly", "no")
@@ -315,7 +315,7 @@ func (p *redisProcess) stop() {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
