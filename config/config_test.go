@@ -93,7 +93,7 @@ func TestExampleFiles(t *testing.T) {
 		t.Errorf("promo number rules = %+v", promo.Number)
 	}
 	cob := campaigns["cobranca"]
-	if cob.Action != ActionGoto || cob.GotoTarget != (GotoTarget{"cobranca-blocked", "s", "1"}) || cob.OnError != OnErrorAllow {
+	if cob.Action != ActionGoto || cob.GotoTarget != (GotoTarget{"blacklist-blocked", "s", "1"}) || cob.OnError != OnErrorAllow {
 		t.Errorf("cobranca = %+v", cob)
 	}
 	for _, name := range []string{"campaigns/promo.yaml", "campaigns/cobranca.yaml"} {

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -264,6 +265,15 @@ func TestEndToEndListEditsAndReload(t *testing.T) {
 	s.waitLog(t, "campaign files rejected")
 	if got := s.call(t, "promo", "5511955554444").Vars["BLACKLIST_STATUS"]; got != "BLOCKED" {
 		t.Fatalf("after a bad edit: %s", got)
+	}
+
+	// SIGHUP reloads too (the file is still bad: the same rejection again).
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, "campaign files rejected")
+	if got := s.call(t, "promo", "5511955554444").Vars["BLACKLIST_STATUS"]; got != "BLOCKED" {
+		t.Fatalf("after SIGHUP: %s", got)
 	}
 }
 
