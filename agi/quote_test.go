@@ -5,98 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/blacklist-agi/blacklist-agi/agi/agitest"
 )
-
-// asteriskParseArgs is a port of parse_args from Asterisk's res/res_agi.c:
-// how Asterisk splits a command line into words. It works on bytes, stops at
-// a NUL as the C code does, and keeps at most MAX_ARGS-1 words started by
-// ordinary bytes.
-func asteriskParseArgs(s string) []string {
-	const maxArgs = 128
-	var (
-		out             []byte // the C code's cur: words separated by NULs
-		starts          []int  // argv: offsets of the words in out
-		quoted, escaped bool
-		whitespace      = true
-		startWord       = func() { starts = append(starts, len(out)); whitespace = false }
-		normal          = func(c byte) {
-			if whitespace {
-				if len(starts) >= maxArgs-1 {
-					return // "Too many arguments, truncating"
-				}
-				startWord()
-			}
-			out = append(out, c)
-			escaped = false
-		}
-	)
-	for i := 0; i < len(s) && s[i] != 0; i++ {
-		c := s[i]
-		switch c {
-		case '"':
-			if escaped {
-				normal(c)
-				continue
-			}
-			quoted = !quoted
-			if quoted && whitespace {
-				startWord()
-			}
-			escaped = false
-		case ' ', '\t':
-			if !quoted && !escaped {
-				whitespace = true
-				out = append(out, 0)
-			} else {
-				normal(c)
-			}
-		case '\\':
-			if escaped {
-				normal(c)
-			} else {
-				escaped = true
-			}
-		default:
-			normal(c)
-		}
-	}
-	out = append(out, 0)
-	words := make([]string, len(starts))
-	for i, st := range starts {
-		end := st
-		for out[end] != 0 {
-			end++
-		}
-		words[i] = string(out[st:end])
-	}
-	return words
-}
-
-func TestAsteriskParseArgs(t *testing.T) {
-	// The SET VARIABLE lines of scenario d and the values Asterisk stored.
-	tests := []struct {
-		line string
-		want []string
-	}{
-		{`SET VARIABLE "BLACKLIST_REASON" "opt out: customer asked"`, []string{"SET", "VARIABLE", "BLACKLIST_REASON", "opt out: customer asked"}},
-		{`SET VARIABLE Q2 "he said \"stop\" now"`, []string{"SET", "VARIABLE", "Q2", `he said "stop" now`}},
-		{`SET VARIABLE Q3 'single quoted value'`, []string{"SET", "VARIABLE", "Q3", "'single", "quoted", "value'"}},
-		{`SET VARIABLE Q5 back\\slash\x`, []string{"SET", "VARIABLE", "Q5", `back\slashx`}},
-		{`SET VARIABLE Q6 ""`, []string{"SET", "VARIABLE", "Q6", ""}},
-		{`SET VARIABLE Q8 ab"c d"ef`, []string{"SET", "VARIABLE", "Q8", "abc def"}},
-		{"SET VARIABLE Q11 tab\\\tsep", []string{"SET", "VARIABLE", "Q11", "tab\tsep"}},
-		{`SET VARIABLE Q12 "unterminated quote`, []string{"SET", "VARIABLE", "Q12", "unterminated quote"}},
-		{"SET VARIABLE Q13 \"trailing cr\"\r", []string{"SET", "VARIABLE", "Q13", "trailing cr\r"}},
-		{"   ", []string{}},
-		{"", []string{}},
-		{"a\x00b", []string{"a"}},
-	}
-	for _, tt := range tests {
-		if got := asteriskParseArgs(tt.line); !slices.Equal(got, tt.want) {
-			t.Errorf("asteriskParseArgs(%q) = %q, want %q", tt.line, got, tt.want)
-		}
-	}
-}
 
 func TestAppendCommand(t *testing.T) {
 	tests := []struct {
@@ -158,8 +69,8 @@ func TestAppendCommandRejects(t *testing.T) {
 }
 
 // FuzzQuoteRoundTrip checks that any arguments without CR, LF or NUL reach
-// Asterisk unchanged: Asterisk's parse_args reads back exactly the arguments
-// appendCommand wrote.
+// Asterisk unchanged: Asterisk's parse_args (agitest.ParseArgs) reads back
+// exactly the arguments appendCommand wrote.
 func FuzzQuoteRoundTrip(f *testing.F) {
 	seeds := [][2]string{
 		{"BLACKLIST_REASON", "opt out: customer asked"},
@@ -197,7 +108,7 @@ func FuzzQuoteRoundTrip(f *testing.F) {
 		if line[len(line)-1] != '\n' || strings.Count(string(line), "\n") != 1 {
 			t.Fatalf("appendCommand(%q, %q) = %q, want one line", name, value, line)
 		}
-		got := asteriskParseArgs(string(line[:len(line)-1]))
+		got := agitest.ParseArgs(string(line[:len(line)-1]))
 		want := []string{"SET", "VARIABLE", name, value}
 		if !slices.Equal(got, want) {
 			t.Fatalf("Asterisk reads %q back as %q, want %q", line, got, want)

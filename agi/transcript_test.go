@@ -14,32 +14,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blacklist-agi/blacklist-agi/agi/agitest"
 )
 
 // transcriptDir holds the transcripts recorded from a real Asterisk 22; CI
 // has a copy of shared/ beside the checkout.
 var transcriptDir = filepath.Join("..", "..", "shared", "asterisk")
 
-// An event is one line of a transcript: bytes Asterisk sent (RECV), bytes
-// the recording server sent (SEND), or a marker (ACCEPT, CLOSE, EOF, ...).
-type event struct {
-	kind string
-	data []byte
-}
-
-type transcript struct {
-	name   string
-	events []event
-}
-
 // transcriptFiles lists the scenario transcripts, failing the test when the
 // folder is missing (unless -short).
 func transcriptFiles(t testing.TB) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(transcriptDir, "scenario-*.txt"))
-	if err == nil && len(files) == 0 {
-		err = fmt.Errorf("no scenario-*.txt in %s", transcriptDir)
-	}
+	files, err := agitest.TranscriptFiles(transcriptDir)
 	if err != nil {
 		if testing.Short() {
 			t.Skipf("transcripts unavailable: %v", err)
@@ -47,103 +34,6 @@ func transcriptFiles(t testing.TB) []string {
 		t.Fatalf("transcripts unavailable (run with -short to skip): %v", err)
 	}
 	return files
-}
-
-func loadTranscript(t testing.TB, path string) transcript {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := transcript{name: strings.TrimSuffix(filepath.Base(path), ".txt")}
-	for n, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-		// "+ 0.002066 RECV  b'...'" or "+30.011027 RECV  b'...'"
-		rest, ok := strings.CutPrefix(line, "+")
-		fields := strings.Fields(rest)
-		if !ok || len(fields) < 2 {
-			t.Fatalf("%s:%d: unexpected line %q", path, n+1, line)
-		}
-		ev := event{kind: fields[1]}
-		if ev.kind == "RECV" || ev.kind == "SEND" {
-			lit := strings.TrimSpace(line[strings.Index(line, ev.kind)+len(ev.kind):])
-			ev.data, err = parseBytesLiteral(lit)
-			if err != nil {
-				t.Fatalf("%s:%d: %v", path, n+1, err)
-			}
-		}
-		tr.events = append(tr.events, ev)
-	}
-	return tr
-}
-
-// parseBytesLiteral decodes a Python bytes literal such as b'a\n\x00' or
-// b"it's".
-func parseBytesLiteral(lit string) ([]byte, error) {
-	if len(lit) < 3 || lit[0] != 'b' || (lit[1] != '\'' && lit[1] != '"') || lit[len(lit)-1] != lit[1] {
-		return nil, fmt.Errorf("not a bytes literal: %q", lit)
-	}
-	body := lit[2 : len(lit)-1]
-	var out []byte
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i == len(body) {
-			return nil, fmt.Errorf("trailing backslash in %q", lit)
-		}
-		switch body[i] {
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case '\\', '\'', '"':
-			out = append(out, body[i])
-		case 'x':
-			if i+2 >= len(body) {
-				return nil, fmt.Errorf("short \\x escape in %q", lit)
-			}
-			v, err := strconv.ParseUint(body[i+1:i+3], 16, 8)
-			if err != nil {
-				return nil, fmt.Errorf("bad \\x escape in %q: %v", lit, err)
-			}
-			out = append(out, byte(v))
-			i += 2
-		default:
-			return nil, fmt.Errorf("unknown escape \\%c in %q", body[i], lit)
-		}
-	}
-	return out, nil
-}
-
-func TestParseBytesLiteral(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string
-	}{
-		{`b'a\nb'`, "a\nb"},
-		{`b'back\\\\slash\\x\n'`, "back\\\\slash\\x\n"},
-		{`b"SET VARIABLE Q3 'single quoted value'\n"`, "SET VARIABLE Q3 'single quoted value'\n"},
-		{`b'n\xc3\xa3o'`, "n\xc3\xa3o"},
-		{`b'tab\\\tsep'`, "tab\\\tsep"},
-		{`b'cr"\r\n'`, "cr\"\r\n"},
-		{`b''`, ""},
-	}
-	for _, tt := range tests {
-		got, err := parseBytesLiteral(tt.in)
-		if err != nil || string(got) != tt.want {
-			t.Errorf("parseBytesLiteral(%s) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-	for _, bad := range []string{`'x'`, `b'x`, `b'\q'`, `b'\x4'`} {
-		if _, err := parseBytesLiteral(bad); err == nil {
-			t.Errorf("parseBytesLiteral(%s) succeeded, want an error", bad)
-		}
-	}
 }
 
 // step is one command of a transcript with the reply Asterisk gave it.
@@ -156,7 +46,8 @@ type step struct {
 	hangupBy bool
 }
 
-func (tr transcript) steps() []step {
+// transcriptSteps pairs the commands of tr with their replies.
+func transcriptSteps(tr agitest.Transcript) []step {
 	var steps []step
 	var received bytes.Buffer // bytes received since the last SEND
 	seen := false             // a HANGUP line has been received
@@ -183,13 +74,13 @@ func (tr transcript) steps() []step {
 		}
 		received.Reset()
 	}
-	for _, ev := range tr.events {
-		switch ev.kind {
-		case "RECV":
-			received.Write(ev.data)
-		case "SEND":
+	for _, ev := range tr.Events {
+		switch ev.Kind {
+		case agitest.EventRecv:
+			received.Write(ev.Data)
+		case agitest.EventSend:
 			flush()
-			steps = append(steps, step{send: ev.data})
+			steps = append(steps, step{send: ev.Data})
 		}
 	}
 	flush()
@@ -236,7 +127,7 @@ func issue(ctx context.Context, t *testing.T, s *Session, line []byte) (via stri
 		}
 		return "raw write", res
 	}
-	words := asteriskParseArgs(text)
+	words := agitest.ParseArgs(text)
 	encodes := func(cmd string, args ...string) bool {
 		got, err := appendCommand(nil, cmd, args)
 		return err == nil && string(got) == string(line)
@@ -280,20 +171,20 @@ func issue(ctx context.Context, t *testing.T, s *Session, line []byte) (via stri
 // server wrote exactly the recorded bytes and parsed each reply right.
 func TestTranscriptReplay(t *testing.T) {
 	for _, path := range transcriptFiles(t) {
-		tr := loadTranscript(t, path)
-		t.Run(tr.name, func(t *testing.T) {
+		tr, err := agitest.ReadTranscript(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(tr.Name, func(t *testing.T) {
 			t.Parallel()
 			replay(t, tr)
 		})
 	}
 }
 
-func replay(t *testing.T, tr transcript) {
-	steps := tr.steps()
-	hasEnv := false
-	for _, ev := range tr.events {
-		hasEnv = hasEnv || ev.kind == "RECV"
-	}
+func replay(t *testing.T, tr agitest.Transcript) {
+	steps := transcriptSteps(tr)
+	hasEnv := len(tr.FromAsterisk()) > 0
 
 	type outcome struct {
 		via    string
@@ -323,24 +214,24 @@ func replay(t *testing.T, tr transcript) {
 	// follows a SEND, read the SEND bytes and compare them. After the last
 	// SEND the server may already have closed, so write errors are expected.
 	lastSend := -1
-	for i, ev := range tr.events {
-		if ev.kind == "SEND" {
+	for i, ev := range tr.Events {
+		if ev.Kind == agitest.EventSend {
 			lastSend = i
 		}
 	}
-	for i, ev := range tr.events {
-		switch ev.kind {
-		case "RECV":
-			if _, err := f.conn.Write(ev.data); err != nil && i < lastSend {
-				t.Fatalf("writing RECV chunk %q: %v", ev.data, err)
+	for i, ev := range tr.Events {
+		switch ev.Kind {
+		case agitest.EventRecv:
+			if _, err := f.conn.Write(ev.Data); err != nil && i < lastSend {
+				t.Fatalf("writing RECV chunk %q: %v", ev.Data, err)
 			}
-		case "SEND":
-			got := make([]byte, len(ev.data))
+		case agitest.EventSend:
+			got := make([]byte, len(ev.Data))
 			if _, err := io.ReadFull(f.r, got); err != nil {
-				t.Fatalf("reading command %q: %v (got %q)", ev.data, err, got)
+				t.Fatalf("reading command %q: %v (got %q)", ev.Data, err, got)
 			}
-			if !bytes.Equal(got, ev.data) {
-				t.Fatalf("server wrote %q, want %q", got, ev.data)
+			if !bytes.Equal(got, ev.Data) {
+				t.Fatalf("server wrote %q, want %q", got, ev.Data)
 			}
 		}
 	}
@@ -357,7 +248,7 @@ func replay(t *testing.T, tr transcript) {
 	if err != nil {
 		t.Fatalf("ServeConn = %v", err)
 	}
-	checkRequest(t, tr.name, req, env)
+	checkRequest(t, tr.Name, req, env)
 
 	outs := receive(t, outcomes, "handler")
 	for i, st := range steps {
@@ -414,7 +305,7 @@ func replay(t *testing.T, tr transcript) {
 			}
 		}
 	}
-	checkScenario(t, tr.name, outs2results(outs, func(o outcome) result { return o.res }))
+	checkScenario(t, tr.Name, outs2results(outs, func(o outcome) result { return o.res }))
 }
 
 func outs2results[T any](outs []T, f func(T) result) []result {
@@ -550,33 +441,6 @@ func checkScenario(t *testing.T, name string, rs []result) {
 		}
 		if r := at(1); r.value != "ALLOWED" {
 			t.Errorf("GET VARIABLE = %q, want ALLOWED", r.value)
-		}
-	}
-}
-
-// TestTranscriptBinaries checks the .in.bin files against the transcripts
-// the replay reads, so that both views of a recording agree.
-func TestTranscriptBinaries(t *testing.T) {
-	for _, path := range transcriptFiles(t) {
-		tr := loadTranscript(t, path)
-		var in, out bytes.Buffer
-		for _, ev := range tr.events {
-			switch ev.kind {
-			case "RECV":
-				in.Write(ev.data)
-			case "SEND":
-				out.Write(ev.data)
-			}
-		}
-		base := strings.TrimSuffix(path, ".txt")
-		for file, want := range map[string][]byte{base + ".in.bin": in.Bytes(), base + ".out.bin": out.Bytes()} {
-			got, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from its transcript", filepath.Base(file))
-			}
 		}
 	}
 }

@@ -19,6 +19,9 @@
 // knows Answer, Goto, Hangup, Log, NoOp, Set and Verbose (any other
 // application answers -2, "not found"); STREAM FILE and the other media
 // commands answer as if the file played to its end with no digit pressed.
+//
+// ReadTranscript reads the sessions recorded from real Asterisk in
+// shared/asterisk (scenario-*.txt), so that tests and tools can replay them.
 package agitest
 
 import (

@@ -36,6 +36,7 @@ func TestParseArgs(t *testing.T) {
 		{`a"b`, []string{"ab"}},
 		{`"a\\"b`, []string{`a\b`}},
 		{"x\x00y z", []string{"x"}},
+		{"a\x00b", []string{"a"}},
 	}
 	for _, tt := range tests {
 		if got := ParseArgs(tt.line); !slices.Equal(got, tt.want) {

@@ -407,20 +407,20 @@ func handleSetCallerID(s *session, argv []string) outcome {
 }
 
 func handleSetContext(s *session, argv []string) outcome {
-	if len(argv) != 3 {
-		return showUsage
-	}
-	s.ch.context = argv[2]
-	s.ch.moved = true
-	s.reply(result(0))
-	return handled
+	return setLocation(s, argv, &s.ch.context)
 }
 
 func handleSetExtension(s *session, argv []string) outcome {
+	return setLocation(s, argv, &s.ch.exten)
+}
+
+// setLocation is SET CONTEXT and SET EXTENSION: the word argv[2], even an
+// empty one, becomes where the dialplan goes on; the priority stays.
+func setLocation(s *session, argv []string, field *string) outcome {
 	if len(argv) != 3 {
 		return showUsage
 	}
-	s.ch.exten = argv[2]
+	*field = argv[2]
 	s.ch.moved = true
 	s.reply(result(0))
 	return handled

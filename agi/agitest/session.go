@@ -371,19 +371,15 @@ func envChunks(env []byte, seq uint64) [][]byte {
 }
 
 // isTrue is ast_true.
-func isTrue(v string) bool {
-	for _, t := range []string{"yes", "true", "y", "t", "1", "on"} {
-		if asciiEqualFold(v, t) {
-			return true
-		}
-	}
-	return false
-}
+func isTrue(v string) bool { return equalFoldAny(v, "yes", "true", "y", "t", "1", "on") }
 
 // isFalse is ast_false.
-func isFalse(v string) bool {
-	for _, f := range []string{"no", "false", "n", "f", "0", "off"} {
-		if asciiEqualFold(v, f) {
+func isFalse(v string) bool { return equalFoldAny(v, "no", "false", "n", "f", "0", "off") }
+
+// equalFoldAny reports whether v is one of words, ASCII case folded.
+func equalFoldAny(v string, words ...string) bool {
+	for _, w := range words {
+		if asciiEqualFold(v, w) {
 			return true
 		}
 	}

@@ -91,6 +91,9 @@ func TestCommands(t *testing.T) {
 		{name: "channel status preanswered", call: Call{Answered: true}, line: "CHANNEL STATUS", want: "200 result=6\n"},
 		{name: "channel status other", line: "CHANNEL STATUS SIP/x", want: "200 result=-1\n"},
 		{name: "set context", line: "SET CONTEXT blocked", want: "200 result=0\n"},
+		{name: "set context, 2 words", line: "SET CONTEXT", want: "520-Invalid command syntax.  Proper usage follows:\n" + usageSetContext + "\n520 End of proper usage.\n"},
+		{name: "set extension", line: "SET EXTENSION s", want: "200 result=0\n"},
+		{name: "set extension, 4 words", line: "SET EXTENSION s t", want: "520-Invalid command syntax.  Proper usage follows:\n" + usageSetExtension + "\n520 End of proper usage.\n"},
 		{name: "set priority label", line: "SET PRIORITY start", want: "520-Invalid command syntax.  Proper usage follows:\n" + usageSetPriority + "\n520 End of proper usage.\n"},
 		{name: "stream file", line: `STREAM FILE beep ""`, want: "200 result=0 endpos=0\n"},
 		{name: "stream file, bad offset", line: `STREAM FILE beep "" x`, want: "520-Invalid command syntax.  Proper usage follows:\n" + usageStreamFile + "\n520 End of proper usage.\n"},
@@ -153,6 +156,8 @@ func TestResultAfterCommands(t *testing.T) {
 		{name: "goto prio", lines: []string{"EXEC Goto 7"}, status: StatusSuccess, cause: 16, gotoWant: "outbound,5511987654321,7"},
 		{name: "goto relative", lines: []string{"EXEC Goto +2"}, status: StatusSuccess, cause: 16, gotoWant: "outbound,5511987654321,3"},
 		{name: "set context", lines: []string{"SET CONTEXT blocked"}, status: StatusSuccess, cause: 16, gotoWant: "blocked,5511987654321,2"},
+		{name: "set extension", lines: []string{"SET EXTENSION s"}, status: StatusSuccess, cause: 16, gotoWant: "outbound,s,2"},
+		{name: "set empty context", lines: []string{`SET CONTEXT ""`}, status: StatusSuccess, cause: 16, gotoWant: ",5511987654321,2"},
 		{name: "set context, extension, priority", lines: []string{"SET CONTEXT c", "SET EXTENSION e", "SET PRIORITY 9"}, status: StatusSuccess, cause: 16, gotoWant: "c,e,9"},
 		{name: "gosub fails", lines: []string{"GOSUB ctx s 1"}, status: StatusFailure, cause: 16},
 		{name: "function write", lines: []string{"SET VARIABLE CDR(userfield) blocked"}, status: StatusSuccess, cause: 16,
@@ -284,4 +289,22 @@ func FuzzCommand(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestIsTrueIsFalse(t *testing.T) {
+	tests := []struct {
+		v       string
+		yes, no bool // what isTrue and isFalse return
+	}{
+		{"yes", true, false}, {"YES", true, false}, {"True", true, false}, {"y", true, false},
+		{"T", true, false}, {"1", true, false}, {"oN", true, false},
+		{"no", false, true}, {"NO", false, true}, {"false", false, true}, {"N", false, true},
+		{"f", false, true}, {"0", false, true}, {"Off", false, true},
+		{"", false, false}, {"yes ", false, false}, {"2", false, false}, {"ja", false, false}, {"\u017fes", false, false},
+	}
+	for _, tt := range tests {
+		if isTrue(tt.v) != tt.yes || isFalse(tt.v) != tt.no {
+			t.Errorf("isTrue(%q), isFalse(%q) = %v, %v; want %v, %v", tt.v, tt.v, isTrue(tt.v), isFalse(tt.v), tt.yes, tt.no)
+		}
+	}
 }

@@ -1,440 +1,362 @@
 package agitest
 
 import (
-	"bufio"
 	"bytes"
-	"context"
+	"errors"
 	"fmt"
-	"io"
-	"net"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
+	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// asteriskDir is the folder of real Asterisk 22.10.1 transcripts, beside
-// the checkout as in CI.
-func asteriskDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "asterisk")
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if testing.Short() {
-			t.Skipf("no Asterisk transcripts at %s (-short): %v", dir, err)
-		}
-		t.Fatalf("no Asterisk transcripts at %s: %v", dir, err)
-	}
-	return dir
-}
-
-// transcriptEvent is one line of a scenario-*.txt file.
-type transcriptEvent struct {
-	kind string // ACCEPT, RECV, SEND, SHUTDOWN_WR, EOF, CLOSE, NOTE
-	data []byte // RECV and SEND only
-}
-
-// parseTranscript reads a scenario-*.txt file.
-func parseTranscript(path string) ([]transcriptEvent, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var events []transcriptEvent
-	for n, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-		rest, ok := strings.CutPrefix(line, "+")
-		if !ok {
-			return nil, fmt.Errorf("%s:%d: line %q does not start with +", path, n+1, line)
-		}
-		fields := strings.Fields(rest)
-		if len(fields) < 2 {
-			return nil, fmt.Errorf("%s:%d: line %q has no event", path, n+1, line)
-		}
-		ev := transcriptEvent{kind: fields[1]}
-		if ev.kind == "RECV" || ev.kind == "SEND" {
-			lit := strings.TrimSpace(rest[strings.Index(rest, ev.kind)+len(ev.kind):])
-			if ev.data, err = parsePyBytes(lit); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", path, n+1, err)
-			}
-		}
-		events = append(events, ev)
-	}
-	return events, nil
-}
-
-// parsePyBytes decodes a Python bytes literal such as b'a\n\x00' or b"it's".
-func parsePyBytes(lit string) ([]byte, error) {
-	if len(lit) < 3 || lit[0] != 'b' || (lit[1] != '\'' && lit[1] != '"') || lit[len(lit)-1] != lit[1] {
-		return nil, fmt.Errorf("%q is not a Python bytes literal", lit)
-	}
-	body := lit[2 : len(lit)-1]
-	out := make([]byte, 0, len(body))
-	for i := 0; i < len(body); i++ {
-		if body[i] != '\\' {
-			out = append(out, body[i])
-			continue
-		}
-		i++
-		if i == len(body) {
-			return nil, fmt.Errorf("%q ends in a lone backslash", lit)
-		}
-		switch body[i] {
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case '\\', '\'', '"':
-			out = append(out, body[i])
-		case 'x':
-			if i+2 >= len(body) {
-				return nil, fmt.Errorf("%q has a short \\x escape", lit)
-			}
-			b, err := strconv.ParseUint(body[i+1:i+3], 16, 8)
-			if err != nil {
-				return nil, fmt.Errorf("%q has a bad \\x escape: %w", lit, err)
-			}
-			out = append(out, byte(b))
-			i += 2
-		default:
-			return nil, fmt.Errorf("%q has an unknown escape \\%c", lit, body[i])
-		}
-	}
-	return out, nil
-}
-
-func TestParsePyBytes(t *testing.T) {
+func TestParseBytesLiteral(t *testing.T) {
 	tests := []struct {
 		lit  string
 		want string
 	}{
 		{`b'a\nb'`, "a\nb"},
 		{`b"it's"`, "it's"},
+		{`b'it\'s'`, "it's"},
+		{`b'say "hi"'`, `say "hi"`},
+		{`b'back\\\\slash\\x\n'`, "back\\\\slash\\x\n"},
+		{`b"SET VARIABLE Q3 'single quoted value'\n"`, "SET VARIABLE Q3 'single quoted value'\n"},
+		{`b'n\xc3\xa3o'`, "n\xc3\xa3o"},
+		{`b'\xC3\xA3'`, "\xc3\xa3"},
+		{`b'tab\\\tsep'`, "tab\\\tsep"},
+		{`b'cr"\r\n'`, "cr\"\r\n"},
 		{`b'\\\'\"\t\r\x00\xc3\xa3'`, "\\'\"\t\r\x00\xc3\xa3"},
+		{`b' ~'`, " ~"},
 		{`b''`, ""},
+		{`b""`, ""},
 	}
 	for _, tt := range tests {
-		got, err := parsePyBytes(tt.lit)
+		got, err := parseBytesLiteral(tt.lit)
 		if err != nil || string(got) != tt.want {
-			t.Errorf("parsePyBytes(%s) = %q, %v; want %q", tt.lit, got, err, tt.want)
+			t.Errorf("parseBytesLiteral(%s) = %q, %v; want %q", tt.lit, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{`'a'`, `b'a`, `b'\q'`, `b'\x4'`, `b'\'`} {
-		if _, err := parsePyBytes(bad); err == nil {
-			t.Errorf("parsePyBytes(%s) succeeded, want an error", bad)
+
+	bad := []struct {
+		lit     string
+		mention string // in the error message
+	}{
+		{``, "not a bytes literal"},
+		{`'x'`, "not a bytes literal"},
+		{`B'x'`, "not a bytes literal"},
+		{`b'`, "not a bytes literal"},
+		{`b'x`, "not a bytes literal"},
+		{`b'x"`, "not a bytes literal"},
+		{`b'a'b'`, "unescaped ' at offset 3"},
+		{`b"a"b"`, `unescaped " at offset 3`},
+		{"b'a\tb'", "byte 0x09 at offset 3"},
+		{"b'\xc3\xa3'", "byte 0xc3 at offset 2"},
+		{"b'\x7f'", "not printable ASCII"},
+		{`b'\'`, "lone backslash"},
+		{`b'ab\'`, "lone backslash"},
+		{`b'\q'`, `unknown escape "\\q" at offset 2`},
+		{`b'\0'`, "unknown escape"},
+		{`b'\x4'`, `\x at offset 2 of the bytes literal lacks two hex digits`},
+		{`b'\x'`, "lacks two hex digits"},
+		{`b'\xg0'`, "lacks two hex digits"},
+		{`b'\x0g'`, "lacks two hex digits"},
+	}
+	for _, tt := range bad {
+		got, err := parseBytesLiteral(tt.lit)
+		if err == nil || !strings.Contains(err.Error(), tt.mention) {
+			t.Errorf("parseBytesLiteral(%s) = %q, %v; want an error mentioning %q", tt.lit, got, err, tt.mention)
 		}
 	}
 }
 
-// scenario is one recorded session and what Asterisk and the dialplan saw.
-type scenario struct {
-	stem    string // file name without "scenario-" and ".txt"
-	id      string // "a", "a2", ..., as in the dialplan
-	events  []transcriptEvent
-	env     []byte   // the environment block, "" when the server read none
-	replies []string // lines Asterisk sent after the environment block
-	hangups int      // "HANGUP" lines Asterisk wrote in all (its own log)
-	outcome map[string]string
+// pyRepr is Python's repr of bytes, which the recording server wrote.
+func pyRepr(b []byte) string {
+	quote := byte('\'')
+	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
+		quote = '"'
+	}
+	var s strings.Builder
+	s.WriteByte('b')
+	s.WriteByte(quote)
+	for _, c := range b {
+		switch {
+		case c == quote || c == '\\':
+			s.WriteByte('\\')
+			s.WriteByte(c)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\r':
+			s.WriteString(`\r`)
+		case c < ' ' || c > '~':
+			fmt.Fprintf(&s, `\x%02x`, c)
+		default:
+			s.WriteByte(c)
+		}
+	}
+	s.WriteByte(quote)
+	return s.String()
 }
 
-func loadScenarios(t *testing.T) []scenario {
-	dir := asteriskDir(t)
-	paths, err := filepath.Glob(filepath.Join(dir, "scenario-*.txt"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no scenario-*.txt in %s: %v", dir, err)
+func FuzzParseBytesLiteral(f *testing.F) {
+	for _, seed := range []string{
+		`b'a\nb'`, `b"it's"`, `b'\\\'\"\t\r\x00\xc3\xa3'`, `b''`, `b'\x4'`, `b'\'`, `b'a'b'`, "b'\xff'",
+		`b'agi_network: yes\nagi_accountcode: \n\n'`,
+	} {
+		f.Add(seed)
 	}
-	results, err := os.ReadFile(filepath.Join(dir, "result-scenarios.log"))
+	f.Fuzz(func(t *testing.T, s string) {
+		// Any bytes, written as Python writes them, read back unchanged.
+		if got, err := parseBytesLiteral(pyRepr([]byte(s))); err != nil || !bytes.Equal(got, []byte(s)) {
+			t.Fatalf("parseBytesLiteral(%s) = %q, %v; want %q", pyRepr([]byte(s)), got, err, s)
+		}
+		// Any literal that parses is printable ASCII in quotes, and its
+		// bytes written again read back the same.
+		b, err := parseBytesLiteral(s)
+		if err != nil {
+			return
+		}
+		if len(s) < 3 || s[0] != 'b' || s[len(s)-1] != s[1] {
+			t.Fatalf("parseBytesLiteral(%q) = %q, want an error", s, b)
+		}
+		for i := 0; i < len(s); i++ {
+			if s[i] < ' ' || s[i] > '~' {
+				t.Fatalf("parseBytesLiteral(%q) accepted byte %#02x", s, s[i])
+			}
+		}
+		if again, err := parseBytesLiteral(pyRepr(b)); err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("parseBytesLiteral(%s) = %q, %v; want %q", pyRepr(b), again, err, b)
+		}
+	})
+}
+
+// formatTranscript writes events as the recording server did; it is exact
+// for times in whole microseconds, as recorded.
+func formatTranscript(events []Event) string {
+	var s strings.Builder
+	for _, ev := range events {
+		secs, frac := ev.At/time.Second, ev.At%time.Second
+		at := fmt.Sprintf("%d.%06d", secs, frac/time.Microsecond)
+		if frac%time.Microsecond != 0 {
+			at = fmt.Sprintf("%d.%09d", secs, frac)
+		}
+		fmt.Fprintf(&s, "+%9s %s", at, ev.Kind)
+		switch {
+		case ev.Kind == EventRecv || ev.Kind == EventSend:
+			s.WriteString("  " + pyRepr(ev.Data))
+		case ev.Text != "":
+			s.WriteString(" " + ev.Text)
+		}
+		s.WriteByte('\n')
+	}
+	return s.String()
+}
+
+func TestParseTranscript(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name string
+		text string
+		want []Event
+	}{
+		{"scenario a", "+ 0.000010 ACCEPT\n" +
+			"+ 0.002066 RECV  b'agi_network: yes\\n'\n" +
+			"+ 0.002237 RECV  b'agi_arg_2: arg2\\n\\n'\n" +
+			"+ 0.002323 NOTE scenario=a env_lines=24\n" +
+			"+ 0.002330 SEND  b'SET VARIABLE BLACKLIST_STATUS ALLOWED\\n'\n" +
+			"+ 0.005994 RECV  b'200 result=1\\n'\n" +
+			"+ 0.006060 CLOSE (server closes the socket)\n",
+			[]Event{
+				{At: 10 * time.Microsecond, Kind: EventAccept},
+				{At: 2066 * time.Microsecond, Kind: EventRecv, Data: []byte("agi_network: yes\n")},
+				{At: 2237 * time.Microsecond, Kind: EventRecv, Data: []byte("agi_arg_2: arg2\n\n")},
+				{At: 2323 * time.Microsecond, Kind: EventNote, Text: "scenario=a env_lines=24"},
+				{At: 2330 * time.Microsecond, Kind: EventSend, Data: []byte("SET VARIABLE BLACKLIST_STATUS ALLOWED\n")},
+				{At: 5994 * time.Microsecond, Kind: EventRecv, Data: []byte("200 result=1\n")},
+				{At: 6060 * time.Microsecond, Kind: EventClose, Text: "(server closes the socket)"},
+			}},
+		{"wide times, no final line feed", "+ 9.016924 SHUTDOWN_WR\n+30.011027 RECV  b\"it's\"\n+60 EOF (Asterisk closed the socket)",
+			[]Event{
+				{At: 9016924 * time.Microsecond, Kind: EventShutdownWrite},
+				{At: 30011027 * time.Microsecond, Kind: EventRecv, Data: []byte("it's")},
+				{At: 60 * time.Second, Kind: EventEOF, Text: "(Asterisk closed the socket)"},
+			}},
+		{"equal times, an unknown kind, nanoseconds, spaces", "+1 ACCEPT\n+1.000000001   SOME_MARK   a  b  \n+2 SEND b''",
+			[]Event{
+				{At: time.Second, Kind: EventAccept},
+				{At: time.Second + 1, Kind: "SOME_MARK", Text: "a  b"},
+				{At: 2 * time.Second, Kind: EventSend, Data: []byte{}},
+			}},
+		{"empty", "", nil},
+		{"one line", "+0.5 ACCEPT\n", []Event{{At: 500 * ms, Kind: EventAccept}}},
+	}
+	for _, tt := range tests {
+		got, err := parseTranscript("dir/scenario-x-test.txt", tt.text)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got.Name != "scenario-x-test" || !reflect.DeepEqual(got.Events, tt.want) {
+			t.Errorf("%s: got %q %+v\nwant %+v", tt.name, got.Name, got.Events, tt.want)
+		}
+	}
+}
+
+func TestParseTranscriptErrors(t *testing.T) {
+	const accept = "+ 0.000010 ACCEPT\n"
+	tests := []struct {
+		text    string
+		line    int
+		mention string
+	}{
+		{"ACCEPT", 1, `line "ACCEPT" does not start with "+"`},
+		{accept + "\n" + accept, 2, `line "" does not start`},
+		{accept + " + 1 ACCEPT", 2, "does not start"},
+		{"\n", 1, "does not start"},
+		{"+", 1, `time "" is not a number of seconds`},
+		{"+ x ACCEPT", 1, `time "x"`},
+		{"+ -1 ACCEPT", 1, `time "-1"`},
+		{"+ 1e3 ACCEPT", 1, `time "1e3"`},
+		{"+ .5 ACCEPT", 1, `time ".5"`},
+		{"+ 5. ACCEPT", 1, `time "5."`},
+		{"+ 1.2.3 ACCEPT", 1, `time "1.2.3"`},
+		{"+ 0.1234567890 ACCEPT", 1, `time "0.1234567890"`},
+		{"+ 99999999999 ACCEPT", 1, "out of range"},
+		{"+ 1", 1, `event kind ""`},
+		{"+ 1 recv b''", 1, `event kind "recv"`},
+		{"+ 1 RECV2 b''", 1, `event kind "RECV2"`},
+		{accept + "+ 0.000011 RECV", 2, "RECV data: \"\" is not a bytes literal"},
+		{accept + "+ 0.000011 SEND  b'x\\q'", 2, `SEND data: unknown escape "\\q" at offset 3`},
+		{accept + "+ 0.000011 RECV  b'x'\r", 2, "not a bytes literal"},
+		{accept + "+ 0.000009 CLOSE", 2, "time 9µs goes back from 10µs"},
+	}
+	for _, tt := range tests {
+		tr, err := parseTranscript("dir/bad.txt", tt.text)
+		var te *TranscriptError
+		if !errors.As(err, &te) || te.Path != "dir/bad.txt" || te.Line != tt.line || !errors.Is(err, ErrBadTranscript) {
+			t.Errorf("parseTranscript(%q) = %+v, %v; want a *TranscriptError for line %d matching ErrBadTranscript", tt.text, tr, err, tt.line)
+			continue
+		}
+		if want := fmt.Sprintf("agitest: dir/bad.txt:%d: ", tt.line); !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tt.mention) {
+			t.Errorf("parseTranscript(%q) error %q, want it to start %q and mention %q", tt.text, err, want, tt.mention)
+		}
+	}
+}
+
+func FuzzParseTranscript(f *testing.F) {
+	f.Add("+ 0.000010 ACCEPT\n+ 0.002066 RECV  b'agi_network: yes\\n\\n'\n+ 0.002323 NOTE scenario=a env_lines=24\n" +
+		"+ 0.002330 SEND  b'SET VARIABLE A \"b c\"\\n'\n+ 0.006060 CLOSE (server closes the socket)\n")
+	f.Add("+30.011027 RECV  b\"it's\\x00\"\n+60 EOF\n")
+	f.Add("+1.000000001   X_Y   a  b  ")
+	f.Add("+ 0.1 RECV  b'\\x4'")
+	f.Fuzz(func(t *testing.T, text string) {
+		tr, err := parseTranscript("fuzz.txt", text)
+		if err != nil {
+			var te *TranscriptError
+			if !errors.As(err, &te) || !errors.Is(err, ErrBadTranscript) || te.Line < 1 || te.Line > strings.Count(text, "\n")+1 {
+				t.Fatalf("parseTranscript(%q) error %v is not a *TranscriptError for one of its lines", text, err)
+			}
+			return
+		}
+		// What parses, written again, parses to the same events.
+		again, err := parseTranscript("fuzz.txt", formatTranscript(tr.Events))
+		if err != nil || !reflect.DeepEqual(again.Events, tr.Events) {
+			t.Fatalf("parseTranscript(%q) = %+v;\nwritten again and parsed: %+v, %v", text, tr.Events, again.Events, err)
+		}
+	})
+}
+
+func TestTranscriptFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"scenario-b.txt", "scenario-a.txt", "scenario-a.in.bin", "other.txt", "README.md"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "scenario-c.txt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := TranscriptFiles(dir)
+	want := []string{filepath.Join(dir, "scenario-a.txt"), filepath.Join(dir, "scenario-b.txt")}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("TranscriptFiles = %q, %v; want %q", got, err, want)
+	}
+
+	for _, dir := range []string{t.TempDir(), filepath.Join(dir, "missing")} {
+		if got, err := TranscriptFiles(dir); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("TranscriptFiles(%s) = %q, %v; want an error naming it and matching fs.ErrNotExist", dir, got, err)
+		}
+	}
+}
+
+func TestReadTranscript(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "scenario-z-test.txt")
+	text := "+ 0.000010 ACCEPT\n+ 0.001 RECV  b'env\\n\\n'\n+ 0.002 SEND  b'NOOP\\n'\n+ 0.003 RECV  b'200 result=0\\n'\n+ 0.004 CLOSE\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ReadTranscript(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []scenario
-	for _, path := range paths {
-		sc := scenario{stem: strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "scenario-"), ".txt")}
-		sc.id, _, _ = strings.Cut(sc.stem, "-")
-		if sc.events, err = parseTranscript(path); err != nil {
-			t.Fatal(err)
-		}
-		var recv []byte
-		for _, ev := range sc.events {
-			if ev.kind == "RECV" {
-				recv = append(recv, ev.data...)
-			}
-		}
-		if end := bytes.Index(recv, []byte("\n\n")); end >= 0 {
-			sc.env, recv = recv[:end+2], recv[end+2:]
-		}
-		if len(recv) > 0 {
-			sc.replies = strings.Split(strings.TrimSuffix(string(recv), "\n"), "\n")
-		}
+	if tr.Name != "scenario-z-test" || len(tr.Events) != 5 {
+		t.Errorf("ReadTranscript = %+v, want scenario-z-test with 5 events", tr)
+	}
+	if got := string(tr.FromAsterisk()); got != "env\n\n200 result=0\n" {
+		t.Errorf("FromAsterisk() = %q", got)
+	}
+	if got := string(tr.FromServer()); got != "NOOP\n" {
+		t.Errorf("FromServer() = %q", got)
+	}
 
-		logName, resultKey := "asterisk-side-"+sc.id+".log", "scn="+sc.id+" "
-		if strings.Contains(sc.stem, "canonical") {
-			logName, resultKey = "asterisk-side-canonical-agi-test.log", "ctx=agi-test "
-		}
-		astLog, err := os.ReadFile(filepath.Join(dir, logName))
+	if err := os.WriteFile(path, []byte(text+"+ 0.005 RECV  b'\\q'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var te *TranscriptError
+	if _, err := ReadTranscript(path); !errors.As(err, &te) || te.Path != path || te.Line != 6 {
+		t.Errorf("ReadTranscript of a bad line 6 = %v, want a *TranscriptError for %s:6", err, path)
+	}
+	missing := filepath.Join(dir, "missing.txt")
+	if _, err := ReadTranscript(missing); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("ReadTranscript(%s) = %v, want an error naming it and matching fs.ErrNotExist", missing, err)
+	}
+}
+
+// TestRecordedTranscripts reads every recorded transcript and checks it
+// against the files recorded beside it: written again it is the same text,
+// and its RECV and SEND bytes are the .in.bin and .out.bin files.
+func TestRecordedTranscripts(t *testing.T) {
+	paths, err := TranscriptFiles(asteriskDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range paths {
+		tr, err := ReadTranscript(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc.hangups = strings.Count(string(astLog), "AGI Tx >> HANGUP\n")
-		sc.outcome = scenarioOutcome(string(results), resultKey)
-		if sc.outcome == nil {
-			t.Fatalf("result-scenarios.log has no line for %q", resultKey)
+		text, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		out = append(out, sc)
-	}
-	return out
-}
-
-var resultField = regexp.MustCompile(`(\w+)=(\[[^\]]*\]|\S*)`)
-
-// scenarioOutcome collects the variables the dialplan logged for a scenario:
-// its "continued" line (if the dialplan went on) and its h-exten line.
-func scenarioOutcome(log, key string) map[string]string {
-	var out map[string]string
-	for line := range strings.SplitSeq(log, "\n") {
-		if !strings.Contains(line, " "+key) || strings.Contains(line, "hangup-handler") {
-			continue
+		if got := formatTranscript(tr.Events); got != string(text) {
+			t.Errorf("%s written again =\n%s\nwant\n%s", tr.Name, got, text)
 		}
-		if out == nil {
-			out = make(map[string]string)
-		}
-		for _, m := range resultField.FindAllStringSubmatch(line, -1) {
-			out[m[1]] = strings.TrimSuffix(strings.TrimPrefix(m[2], "["), "]")
-		}
-		if strings.Contains(line, " continued") {
-			out["continued"] = "yes"
-		}
-	}
-	return out
-}
-
-// parseEnv splits an environment block into its field names and values.
-func parseEnv(t testing.TB, env []byte) (names []string, values map[string]string) {
-	t.Helper()
-	values = make(map[string]string)
-	for line := range strings.SplitSeq(strings.TrimSuffix(string(env), "\n\n"), "\n") {
-		name, value, ok := strings.Cut(line, ": ")
-		if !ok {
-			t.Fatalf("environment line %q has no \": \"", line)
-		}
-		names = append(names, name)
-		values[name] = value
-	}
-	return names, values
-}
-
-// callFor builds the Call that reproduces a scenario: the channel from its
-// environment block and the caller behaviour the recording shows.
-func callFor(t testing.TB, sc scenario) Call {
-	call := Call{
-		URL:  "agi://127.0.0.1:4576/blacklist?campaign=promo&foo=bar&scenario=" + sc.id,
-		Args: []string{"arg1", "arg2"},
-	}
-	if len(sc.env) > 0 {
-		_, env := parseEnv(t, sc.env)
-		priority, _ := strconv.Atoi(env["agi_priority"])
-		thread, _ := strconv.ParseInt(env["agi_threadid"], 10, 64)
-		call = Call{
-			URL:          env["agi_request"],
-			Extension:    env["agi_extension"],
-			Context:      env["agi_context"],
-			Priority:     priority,
-			Channel:      env["agi_channel"],
-			UniqueID:     env["agi_uniqueid"],
-			CallerID:     env["agi_callerid"],
-			CallerIDName: env["agi_calleridname"],
-			ThreadID:     thread,
-		}
-		for i := 1; env["agi_arg_"+strconv.Itoa(i)] != ""; i++ {
-			call.Args = append(call.Args, env["agi_arg_"+strconv.Itoa(i)])
-		}
-	}
-	switch sc.id {
-	case "h1": // the caller hung up while the server slept before its first command
-		call.HangupBeforeReply = 1
-	case "f1": // the originate timed out unanswered after 30 s: NO_ANSWER
-		call.HangupAfter, call.CallerHangupCause = time.Millisecond, 19
-	case "f1t": // TIMEOUT(absolute)=5 hung the channel up
-		call.HangupAfter = time.Millisecond
-	case "f1x": // the same, with AGIEXITONHANGUP=yes
-		call.HangupAfter = time.Millisecond
-		call.Vars = map[string]string{"AGIEXITONHANGUP": "yes"}
-	case "f1a": // answered, then 60 s of silence
-		call.Answered = true
-	}
-	return call
-}
-
-// replay plays the recording server's side of a scenario on conn and
-// returns every line it read.
-func replay(conn *net.TCPConn, events []transcriptEvent) (lines []string, err error) {
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(conn)
-	for _, ev := range events {
-		switch ev.kind {
-		case "RECV":
-			for range bytes.Count(ev.data, []byte("\n")) {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return lines, fmt.Errorf("reading the line after %q: %w", lines, err)
-				}
-				lines = append(lines, line)
-			}
-		case "SEND":
-			if _, err := conn.Write(ev.data); err != nil {
-				return lines, fmt.Errorf("sending %q: %w", ev.data, err)
-			}
-		case "SHUTDOWN_WR":
-			if err := conn.CloseWrite(); err != nil {
-				return lines, err
-			}
-		case "EOF":
-			extra, err := io.ReadAll(br)
-			if err != nil || len(extra) > 0 {
-				return lines, fmt.Errorf("want EOF, got %q, %v", extra, err)
-			}
-		case "CLOSE":
-			return lines, nil
-		}
-	}
-	return lines, nil
-}
-
-func withoutHangups(lines []string) (rest []string, hangups int) {
-	for _, l := range lines {
-		if l == "HANGUP" {
-			hangups++
-		} else {
-			rest = append(rest, l)
-		}
-	}
-	return rest, hangups
-}
-
-// TestTranscripts replays every recorded scenario against the emulator: the
-// server sends what the recording server sent, and the emulator must answer
-// with the bytes real Asterisk answered with, then report what the dialplan
-// logged afterwards.
-func TestTranscripts(t *testing.T) {
-	for _, sc := range loadScenarios(t) {
-		t.Run(sc.stem, func(t *testing.T) {
-			t.Parallel()
-			call := callFor(t, sc)
-			if len(sc.env) > 0 {
-				if got := call.EnvBlock(); !bytes.Equal(got, sc.env) {
-					t.Errorf("EnvBlock() =\n%s\nwant the recorded\n%s", got, sc.env)
-				}
-			}
-
-			ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		base := strings.TrimSuffix(path, ".txt")
+		for file, want := range map[string][]byte{base + ".in.bin": tr.FromAsterisk(), base + ".out.bin": tr.FromServer()} {
+			got, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer ln.Close()
-			type served struct {
-				lines []string
-				err   error
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from its transcript", filepath.Base(file))
 			}
-			serverDone := make(chan served, 1)
-			go func() {
-				conn, err := ln.AcceptTCP()
-				if err != nil {
-					serverDone <- served{err: err}
-					return
-				}
-				lines, err := replay(conn, sc.events)
-				serverDone <- served{lines, err}
-			}()
-			conn, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			call.Timeout = 10 * time.Second
-			res, err := RunConn(context.Background(), conn, call)
-			if err != nil {
-				t.Fatalf("RunConn: %v", err)
-			}
-			srv := <-serverDone
-			if srv.err != nil {
-				t.Fatalf("replaying the recording server: %v", srv.err)
-			}
-
-			// What the server read is what the recording server read.
-			var want []string
-			for _, ev := range sc.events {
-				if ev.kind == "RECV" {
-					want = append(want, strings.SplitAfter(strings.TrimSuffix(string(ev.data), "\n"), "\n")...)
-				}
-			}
-			for i := range want {
-				if !strings.HasSuffix(want[i], "\n") {
-					want[i] += "\n"
-				}
-			}
-			if !slices.Equal(srv.lines, want) {
-				t.Errorf("the server read\n%q\nwant the recorded\n%q", srv.lines, want)
-			}
-
-			// Every line the emulator wrote after the environment block,
-			// including the HANGUP lines the server never read.
-			gotReplies, gotHangups := withoutHangups(res.Replies)
-			wantReplies, _ := withoutHangups(sc.replies)
-			if !slices.Equal(gotReplies, wantReplies) {
-				t.Errorf("Replies without HANGUP lines =\n%q\nwant\n%q", gotReplies, wantReplies)
-			}
-			if gotHangups != sc.hangups {
-				t.Errorf("Replies has %d HANGUP lines, Asterisk wrote %d: %q", gotHangups, sc.hangups, res.Replies)
-			}
-
-			// What the dialplan logged afterwards.
-			if got, want := res.AGIStatus, sc.outcome["AGISTATUS"]; got != want {
-				t.Errorf("AGIStatus = %q, want %q", got, want)
-			}
-			if got, want := strconv.Itoa(res.HangupCause), sc.outcome["HANGUPCAUSE"]; got != want {
-				t.Errorf("HangupCause = %s, want %s", got, want)
-			}
-			if got, want := res.HungUp, sc.outcome["continued"] == ""; got != want {
-				t.Errorf("HungUp = %v, want %v", got, want)
-			}
-			for _, name := range []string{"BLACKLIST_STATUS", "AFTER_HANGUP", "BLACKLIST_REASON", "Q2", "Q5", "Q8", "Q10", "Q13"} {
-				want, logged := sc.outcome[name]
-				if !logged {
-					continue
-				}
-				if got := res.Vars[name]; got != want {
-					t.Errorf("Vars[%s] = %q, want %q", name, got, want)
-				}
-			}
-			if want := sc.id != "f1x"; res.ServerClosed != want {
-				t.Errorf("ServerClosed = %v, want %v", res.ServerClosed, want)
-			}
-			if res.TimedOut {
-				t.Error("TimedOut is set")
-			}
-		})
-	}
-}
-
-// TestEnvBlockFieldOrder checks that a Call with only the recorded URL and
-// arguments gives the recorded field names in the recorded order.
-func TestEnvBlockFieldOrder(t *testing.T) {
-	for _, sc := range loadScenarios(t) {
-		if len(sc.env) == 0 {
-			continue
-		}
-		wantNames, env := parseEnv(t, sc.env)
-		call := Call{URL: env["agi_request"], Args: []string{env["agi_arg_1"], env["agi_arg_2"]}}
-		gotNames, _ := parseEnv(t, call.EnvBlock())
-		if !slices.Equal(gotNames, wantNames) {
-			t.Errorf("%s: EnvBlock() fields = %q, want %q", sc.stem, gotNames, wantNames)
-		}
-		if got := call.EnvBlock(); !bytes.Contains(got, []byte("\nagi_accountcode: \n")) || !bytes.HasSuffix(got, []byte("\n\n")) {
-			t.Errorf("%s: EnvBlock() lacks the empty accountcode or the final empty line:\n%s", sc.stem, got)
 		}
 	}
 }
