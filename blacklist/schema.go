@@ -20,6 +20,7 @@ import (
 //	<list>:version    STRING  compact layout: the live version
 //	<list>:v<ver>:<bucket>  SET (intset) compact layout: the last 4 digits of
 //	                  each number whose other digits are <bucket>
+//	<list>:v<ver>:count     STRING compact layout: how many numbers version ver holds
 //	<list>:staging:<id>     a list being built by an import --replace
 //
 // The events channel, <prefix>events, carries one Event per change.
@@ -38,6 +39,10 @@ func VersionKey(list string) string { return list + ":version" }
 
 // BucketKey returns the key of one bucket of version ver of a compact list.
 func BucketKey(list, ver, bucket string) string { return list + ":v" + ver + ":" + bucket }
+
+// CompactCountKey returns the key that counts the numbers in version ver of
+// a compact list (a compact list's size cannot be had from one SCARD).
+func CompactCountKey(list, ver string) string { return list + ":v" + ver + ":count" }
 
 // StagingKey returns the key under which an import builds a replacement of
 // a list before swapping it in.
