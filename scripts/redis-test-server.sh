@@ -20,6 +20,7 @@ start_test_redis() {
   TEST_REDIS_PORT=${BLACKLIST_TEST_REDIS_PORT:-$(( 20000 + RANDOM % 20000 ))}
   redis-server --port "$TEST_REDIS_PORT" --bind 127.0.0.1 --dir "$TEST_REDIS_DIR" \
     --save '' --appendonly no --daemonize yes --pidfile "$TEST_REDIS_DIR/redis.pid" \
+    --set-max-intset-entries 10000 --lazyfree-lazy-server-del yes --lazyfree-lazy-user-del yes \
     --logfile "$TEST_REDIS_DIR/redis.log"
   for _ in $(seq 1 100); do
     if redis-cli -p "$TEST_REDIS_PORT" ping 2>/dev/null | grep -q PONG; then

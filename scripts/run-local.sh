@@ -17,6 +17,7 @@ started_redis=""
 if ! redis-cli -p 6379 ping 2>/dev/null | grep -q PONG; then
   mkdir -p .tmp/redis
   redis-server --port 6379 --bind 127.0.0.1 --dir "$PWD/.tmp/redis" --daemonize yes \
+    --set-max-intset-entries 10000 --lazyfree-lazy-server-del yes --lazyfree-lazy-user-del yes \
     --pidfile "$PWD/.tmp/redis/redis.pid" --logfile "$PWD/.tmp/redis/redis.log"
   for _ in $(seq 1 50); do
     redis-cli -p 6379 ping 2>/dev/null | grep -q PONG && break
