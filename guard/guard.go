@@ -45,14 +45,15 @@ const (
 // Verdict is the outcome of checking one dialed string for one campaign.
 type Verdict struct {
 	Status   Status
-	Campaign string        // the campaign id as asked ("" when the dialplan gave none)
-	Known    bool          // the campaign has a file; otherwise the defaults applied
-	Dialed   string        // the dialed string as received
-	Number   number.Number // the normalized number (zero when normalization failed)
-	List     string        // on a block: the list that matched (campaign id or shared list name)
-	Entry    string        // on a block: the member that matched
-	Reason   string        // on a block: the list's reason, when configured
-	Err      error         // on ERROR: what went wrong
+	Campaign string         // the campaign id as asked ("" when the dialplan gave none)
+	Known    bool           // the campaign has a file; otherwise the defaults applied
+	Dialed   string         // the dialed string as received
+	Number   number.Number  // the normalized number (zero when normalization failed)
+	List     string         // on a block: the list that matched (campaign id or shared list name)
+	Entry    string         // on a block: the member that matched
+	Reason   string         // on a block: the entry's reason, else the list's configured one
+	Meta     blacklist.Meta // on a block: what is known of the entry (plain lists)
+	Err      error          // on ERROR: what went wrong
 	// Block says whether the call must not go out: true on BLOCKED, and on
 	// ERROR when the campaign's on_error is block.
 	Block bool
@@ -113,10 +114,10 @@ func (g *Guard) SetCampaigns(campaigns map[string]*config.Campaign) {
 	g.plans.Store(&plans)
 }
 
-// LoadCampaigns reads the campaigns folder through l and installs the result.
-// A bad file is logged and returned; the last good version of its campaign
-// keeps serving.
-func (g *Guard) LoadCampaigns(l *config.CampaignLoader) error {
+// LoadCampaigns reads the campaigns folder through l, installs the result
+// and returns it. A bad file is logged and returned; the last good version
+// of its campaign keeps serving.
+func (g *Guard) LoadCampaigns(l *config.CampaignLoader) (map[string]*config.Campaign, error) {
 	campaigns, err := l.Load()
 	g.SetCampaigns(campaigns)
 	if err != nil {
@@ -124,7 +125,47 @@ func (g *Guard) LoadCampaigns(l *config.CampaignLoader) error {
 	} else {
 		g.logger.Info("campaigns loaded", "count", len(campaigns), "dir", g.cfg.CampaignsDir)
 	}
-	return err
+	return campaigns, err
+}
+
+// compactLists returns every compact list a loaded campaign (or the
+// defaults) checks.
+func (g *Guard) compactLists() []blacklist.List {
+	seen := map[string]bool{}
+	var lists []blacklist.List
+	add := func(p *plan) {
+		for _, l := range p.lists {
+			if l.Layout == blacklist.LayoutCompact && !seen[l.Key] {
+				seen[l.Key] = true
+				lists = append(lists, l)
+			}
+		}
+	}
+	add(g.defaults)
+	for _, p := range *g.plans.Load() {
+		add(p)
+	}
+	return lists
+}
+
+// FollowVersions re-reads the live version of every compact list each
+// interval until ctx ends, so that a list replaced by an import is followed
+// within that interval; the check itself stays one round trip.
+func (g *Guard) FollowVersions(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if lists := g.compactLists(); len(lists) > 0 {
+			if err := g.checker.RefreshVersions(ctx, lists); err != nil && ctx.Err() == nil {
+				g.logger.Debug("re-reading compact list versions failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Campaigns returns the ids of the campaigns loaded from files.
@@ -158,7 +199,9 @@ func (g *Guard) compile(c *config.Campaign, known bool) *plan {
 		p.reasons = append(p.reasons, "")
 	}
 	for _, name := range c.Lists {
-		p.lists = append(p.lists, blacklist.SharedList(g.keys, name))
+		l := blacklist.SharedList(g.keys, name)
+		l.Layout = g.cfg.Lists[name].Layout
+		p.lists = append(p.lists, l)
 		p.reasons = append(p.reasons, g.cfg.Lists[name].Reason)
 	}
 	return p
@@ -203,8 +246,9 @@ func (g *Guard) check(ctx context.Context, p *plan, campaign, dialed string) Ver
 		return v
 	}
 	v.Status, v.Block = StatusBlocked, true
-	v.List, v.Entry = m.List.Name, m.Entry
-	for i := range p.lists {
+	v.List, v.Entry, v.Meta = m.List.Name, m.Entry, m.Meta
+	v.Reason = m.Meta.Reason
+	for i := 0; v.Reason == "" && i < len(p.lists); i++ {
 		if p.lists[i].Key == m.List.Key {
 			v.Reason = p.reasons[i]
 			break

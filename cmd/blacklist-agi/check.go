@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +37,7 @@ Exit status: 0 allowed, 3 blocked, 4 check failed (Redis or a bad number), 1 usa
 			rdb := newRedisClient(cfg.Redis)
 			defer rdb.Close()
 			g := guard.New(cfg, blacklist.NewChecker(rdb), logger)
-			if err := g.LoadCampaigns(config.NewCampaignLoader(cfg)); err != nil {
+			if _, err := g.LoadCampaigns(config.NewCampaignLoader(cfg)); err != nil {
 				return err
 			}
 			v := g.Check(cmd.Context(), campaign, args[0])
@@ -80,6 +81,18 @@ func printVerdict(cmd *cobra.Command, v guard.Verdict) {
 		if v.Reason != "" {
 			fmt.Fprintf(out, "reason:   %s\n", v.Reason)
 		}
+		m := v.Meta
+		for _, kv := range [][2]string{{"source", m.Source}, {"added by", m.AddedBy}, {"note", m.Note}} {
+			if kv[1] != "" {
+				fmt.Fprintf(out, "%-9s %s\n", kv[0]+":", kv[1])
+			}
+		}
+		if !m.AddedAt.IsZero() {
+			fmt.Fprintf(out, "added at: %s\n", m.AddedAt.Local().Format(time.RFC3339))
+		}
+		if !m.ExpiresAt.IsZero() {
+			fmt.Fprintf(out, "expires:  %s\n", m.ExpiresAt.Local().Format(time.RFC3339))
+		}
 	case guard.StatusError:
 		action := "allowed (on_error: allow)"
 		if v.Block {
@@ -91,17 +104,18 @@ func printVerdict(cmd *cobra.Command, v guard.Verdict) {
 
 func printVerdictJSON(cmd *cobra.Command, v guard.Verdict) {
 	out := struct {
-		Campaign string `json:"campaign"`
-		Known    bool   `json:"known_campaign"`
-		Dialed   string `json:"dialed"`
-		Number   string `json:"number,omitempty"`
-		Kind     string `json:"kind,omitempty"`
-		Status   string `json:"status"`
-		List     string `json:"list,omitempty"`
-		Entry    string `json:"entry,omitempty"`
-		Reason   string `json:"reason,omitempty"`
-		Error    string `json:"error,omitempty"`
-		Block    bool   `json:"block"`
+		Campaign string          `json:"campaign"`
+		Known    bool            `json:"known_campaign"`
+		Dialed   string          `json:"dialed"`
+		Number   string          `json:"number,omitempty"`
+		Kind     string          `json:"kind,omitempty"`
+		Status   string          `json:"status"`
+		List     string          `json:"list,omitempty"`
+		Entry    string          `json:"entry,omitempty"`
+		Reason   string          `json:"reason,omitempty"`
+		Error    string          `json:"error,omitempty"`
+		Meta     *blacklist.Meta `json:"meta,omitempty"`
+		Block    bool            `json:"block"`
 	}{
 		Campaign: v.Campaign, Known: v.Known, Dialed: v.Dialed,
 		Number: v.Number.Canonical, Status: string(v.Status),
@@ -112,6 +126,9 @@ func printVerdictJSON(cmd *cobra.Command, v guard.Verdict) {
 	}
 	if v.Err != nil {
 		out.Error = v.Err.Error()
+	}
+	if v.Meta != (blacklist.Meta{}) {
+		out.Meta = &v.Meta
 	}
 	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")

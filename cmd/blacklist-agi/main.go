@@ -33,7 +33,9 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringP("config", "c", "", "main config file (YAML); environment variables BLACKLIST_* override it")
-	root.AddCommand(newServeCommand(), newCheckCommand())
+	root.AddCommand(newServeCommand(), newCheckCommand(),
+		newAddCommand(), newRemoveCommand(), newListsCommand(), newLsCommand(), newCountCommand(),
+		newSearchCommand(), newImportCommand(), newExportCommand(), newScrubCommand(), newSweepCommand())
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

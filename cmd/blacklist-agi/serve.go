@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/config"
 	"github.com/blacklist-agi/blacklist-agi/guard"
+	"github.com/blacklist-agi/blacklist-agi/manage"
 )
 
 func newServeCommand() *cobra.Command {
@@ -62,7 +64,13 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	defer rdb.Close()
 	g := guard.New(cfg, blacklist.NewChecker(rdb), logger)
 	loader := config.NewCampaignLoader(cfg)
-	g.LoadCampaigns(loader) // a bad file is logged; its campaign gets the defaults until fixed
+	// The campaigns in force, for the sweeper; the reload loop replaces them.
+	var campaigns atomic.Pointer[map[string]*config.Campaign]
+	load := func() {
+		m, _ := g.LoadCampaigns(loader) // a bad file is logged; the last good version serves
+		campaigns.Store(&m)
+	}
+	load()
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -87,10 +95,17 @@ func serve(ctx context.Context, cfg *config.Config) error {
 			case <-hup:
 				requestReload()
 			case <-reload:
-				g.LoadCampaigns(loader)
+				load()
 			}
 		}
 	}()
+
+	go g.FollowVersions(ctx, cfg.Management.VersionRefresh)
+	store := blacklist.NewStore(rdb, blacklist.Keys{Prefix: cfg.KeyPrefix})
+	store.AuditMaxLen = cfg.Management.AuditMaxLen
+	go manage.RunSweeper(ctx, store, func() []blacklist.List {
+		return manage.New(cfg, *campaigns.Load(), store).DeclaredLists()
+	}, cfg.Management.SweepInterval, cfg.Management.SweepBatch, logger)
 
 	mux := agi.NewServeMux()
 	mux.Handle("blacklist", g)
