@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Campaign is one campaign fully resolved: its file's settings merged over
@@ -35,7 +37,33 @@ type Campaign struct {
 	OnError    string
 	Timeout    time.Duration
 	Number     NumberRules
+	// ContactsKey is the Redis key, verbatim, of the dialer's queue of
+	// numbers to call for this campaign; a number added to a list the
+	// campaign uses is removed from it. "" when the campaign has no queue
+	// (always so for DefaultCampaign).
+	ContactsKey string
+	// ContactsType is the Redis type of ContactsKey: ContactsList,
+	// ContactsSet or ContactsZSet; "" when ContactsKey is "".
+	ContactsType string
+	// ContactsFormat is how the queue writes numbers: FormatCanonical,
+	// FormatE164 or FormatNational; "" when ContactsKey is "".
+	ContactsFormat string
 }
+
+// Redis types of a campaign's contacts_key.
+const (
+	ContactsList = "list" // a LIST (LREM)
+	ContactsSet  = "set"  // a SET (SREM)
+	ContactsZSet = "zset" // a sorted set (ZREM)
+)
+
+// Number formats of a campaign's contacts_key, shown for the Brazilian
+// mobile number 5511987654321.
+const (
+	FormatCanonical = "canonical" // 5511987654321: country code and national number, digits only
+	FormatE164      = "e164"      // +5511987654321
+	FormatNational  = "national"  // 11987654321: without the country code
+)
 
 // campaignFile is what a campaign file may contain; nil means "not set".
 type campaignFile struct {
@@ -48,6 +76,10 @@ type campaignFile struct {
 	OnError     *string        `mapstructure:"on_error"`
 	Timeout     *time.Duration `mapstructure:"timeout"`
 	Number      *numberFile    `mapstructure:"number"`
+	// The dialer's queue: per campaign only, never in defaults:.
+	ContactsKey    *string `mapstructure:"contacts_key"`
+	ContactsType   *string `mapstructure:"contacts_type"`
+	ContactsFormat *string `mapstructure:"contacts_format"`
 }
 
 type numberFile struct {
@@ -99,7 +131,7 @@ func (c *Config) effectiveLists(own []string) []string {
 			out = append(out, name)
 		}
 	}
-	for _, name := range c.sortedListNames() {
+	for _, name := range c.SharedListNames() {
 		if c.Lists[name].AllCampaigns && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
@@ -170,12 +202,75 @@ func LoadCampaignFile(c *Config, path string) (*Campaign, error) {
 		set(&s.Number.ExtensionMaxLength, n.ExtensionMaxLength)
 	}
 	c.validateSettings(&doc.problems, "", s)
+	contactsKey, contactsType, contactsFormat := c.contacts(&doc.problems, &f)
 	if err := doc.annotate(doc.err()); err != nil {
 		return nil, err
 	}
 	var description string
 	set(&description, f.Description)
-	return c.resolve(id, description, path, s), nil
+	camp := c.resolve(id, description, path, s)
+	camp.ContactsKey, camp.ContactsType, camp.ContactsFormat = contactsKey, contactsType, contactsFormat
+	return camp, nil
+}
+
+// contacts resolves and checks the dialer queue settings of campaign file
+// f: contacts_type and contacts_format default to ContactsSet and
+// FormatCanonical, and need contacts_key.
+func (c *Config) contacts(p *problems, f *campaignFile) (key, typ, format string) {
+	if f.ContactsKey == nil {
+		if f.ContactsType != nil {
+			p.invalid("contacts_type", *f.ContactsType, "needs contacts_key, the Redis key of the dialer's queue")
+		}
+		if f.ContactsFormat != nil {
+			p.invalid("contacts_format", *f.ContactsFormat, "needs contacts_key, the Redis key of the dialer's queue")
+		}
+		return "", "", ""
+	}
+	key, typ, format = *f.ContactsKey, ContactsSet, FormatCanonical
+	set(&typ, f.ContactsType)
+	set(&format, f.ContactsFormat)
+	c.validateContacts(p, key, typ, format)
+	return key, typ, format
+}
+
+// validateContacts checks a campaign's queue settings when it has a queue.
+func (c *Config) validateContacts(p *problems, key, typ, format string) {
+	if problem := c.contactsKeyProblem(key); problem != "" {
+		p.invalid("contacts_key", key, problem)
+	}
+	oneOf(p, "contacts_type", typ, ContactsList, ContactsSet, ContactsZSet)
+	oneOf(p, "contacts_format", format, FormatCanonical, FormatE164, FormatNational)
+}
+
+// contactsKeyProblem says what is wrong with key as a contacts_key, "" if
+// nothing.
+func (c *Config) contactsKeyProblem(key string) string {
+	switch {
+	case key == "":
+		return "must not be empty; leave contacts_key out when the campaign has no queue in Redis"
+	case len(key) > MaxContactsKeyLen:
+		return fmt.Sprintf("must be at most %d bytes, not %d", MaxContactsKeyLen, len(key))
+	case !utf8.ValidString(key):
+		return "must be valid UTF-8"
+	case strings.ContainsFunc(key, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return "must not contain spaces or control characters"
+	case c.KeyPrefix != "" && strings.HasPrefix(key, c.KeyPrefix):
+		return fmt.Sprintf("must not start with key_prefix %q: numbers are removed from this key, and the blacklists live under that prefix", c.KeyPrefix)
+	}
+	return ""
+}
+
+// CampaignsUsing returns the campaigns whose effective Lists contain the
+// shared list called list, sorted by ID. Nil entries are skipped.
+func CampaignsUsing(list string, campaigns map[string]*Campaign) []*Campaign {
+	var out []*Campaign
+	for _, camp := range campaigns {
+		if camp != nil && slices.Contains(camp.Lists, list) {
+			out = append(out, camp)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Campaign) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // set stores *v in dst when the file set it.

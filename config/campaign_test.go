@@ -67,6 +67,25 @@ func TestCampaignMerge(t *testing.T) {
 			w.Number.CountryCode, w.Number.StripPrefixes, w.Number.ExtensionMaxLength = "1", []string{"00", "0"}, 4
 		}},
 		{"empty number", "number: {}\n", func(*Campaign) {}},
+		{"contacts_key alone", "contacts_key: \"dialer:queue:promo\"\n", func(w *Campaign) {
+			w.ContactsKey, w.ContactsType, w.ContactsFormat = "dialer:queue:promo", ContactsSet, FormatCanonical
+		}},
+		{"contacts all", "contacts_key: \"{q}:promo\"\ncontacts_type: zset\ncontacts_format: e164\n", func(w *Campaign) {
+			w.ContactsKey, w.ContactsType, w.ContactsFormat = "{q}:promo", ContactsZSet, FormatE164
+		}},
+		{"contacts list national", "contacts_key: q\ncontacts_type: list\ncontacts_format: national\n", func(w *Campaign) {
+			w.ContactsKey, w.ContactsType, w.ContactsFormat = "q", ContactsList, FormatNational
+		}},
+		{"contacts key verbatim", "contacts_key: \"Fila:Promoção/ÉÇ#1\"\n", func(w *Campaign) {
+			w.ContactsKey, w.ContactsType, w.ContactsFormat = "Fila:Promoção/ÉÇ#1", ContactsSet, FormatCanonical
+		}},
+		{"contacts key longest", "contacts_key: " + strings.Repeat("k", MaxContactsKeyLen) + "\n", func(w *Campaign) {
+			w.ContactsKey, w.ContactsType, w.ContactsFormat = strings.Repeat("k", MaxContactsKeyLen), ContactsSet, FormatCanonical
+		}},
+		{"null contacts keys are unset", "contacts_key:\ncontacts_type: ~\ncontacts_format:\n", func(*Campaign) {}},
+		{"contacts_type null", "contacts_key: q\ncontacts_type:\n", func(w *Campaign) {
+			w.ContactsKey, w.ContactsType, w.ContactsFormat = "q", ContactsSet, FormatCanonical
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,6 +153,23 @@ func TestCampaignFileErrors(t *testing.T) {
 		{"strip_prefixes", "promo.yaml", "number: {strip_prefixes: [\"0\", \"a\"]}\n", "number.strip_prefixes[1]", ErrInvalidValue},
 		{"extension_max_length", "promo.yaml", "number: {extension_max_length: 20}\n", "number.extension_max_length", ErrInvalidValue},
 		{"id mismatch", "promo.yaml", "id: vendas\n", "id", ErrInvalidValue},
+		{"contacts_type without key", "promo.yaml", "contacts_type: list\n", "contacts_type", ErrInvalidValue},
+		{"contacts_format without key", "promo.yaml", "contacts_format: e164\n", "contacts_format", ErrInvalidValue},
+		{"contacts_key empty", "promo.yaml", "contacts_key: \"\"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key space", "promo.yaml", "contacts_key: \"dialer queue\"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key trailing space", "promo.yaml", "contacts_key: \"q \"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key tab", "promo.yaml", "contacts_key: \"q\\tx\"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key newline", "promo.yaml", "contacts_key: \"q\\nx\"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key NUL", "promo.yaml", "contacts_key: \"q\\0x\"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key DEL", "promo.yaml", "contacts_key: \"q\\x7fx\"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key no-break space", "promo.yaml", "contacts_key: \"q\\u00a0x\"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key too long", "promo.yaml", "contacts_key: " + strings.Repeat("k", MaxContactsKeyLen+1) + "\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key a blacklist", "promo.yaml", "contacts_key: \"blacklist:list:{opt-out}\"\n", "contacts_key", ErrInvalidValue},
+		{"contacts_key list", "promo.yaml", "contacts_key: [a, b]\n", "contacts_key", ErrInvalidValue},
+		{"contacts_type", "promo.yaml", "contacts_key: q\ncontacts_type: hash\n", "contacts_type", ErrInvalidValue},
+		{"contacts_type case", "promo.yaml", "contacts_key: q\ncontacts_type: ZSET\n", "contacts_type", ErrInvalidValue},
+		{"contacts_format", "promo.yaml", "contacts_key: q\ncontacts_format: E.164\n", "contacts_format", ErrInvalidValue},
+		{"contacts_format empty", "promo.yaml", "contacts_key: q\ncontacts_format: \"\"\n", "contacts_format", ErrInvalidValue},
 		{"file name not an id", "my promo.yaml", "", "", ErrInvalidValue},
 		{"bad yaml", "promo.yaml", "lists: [spam\n", "", ErrSyntax},
 		{"not a mapping", "promo.yaml", "just text\n", "", ErrSyntax},
@@ -156,6 +192,63 @@ func TestCampaignFileErrors(t *testing.T) {
 				t.Errorf("message %q does not name the file and key", err)
 			}
 		})
+	}
+}
+
+// The contacts settings are per campaign: the main file's defaults: has
+// none, and an unknown campaign has no queue.
+func TestContactsArePerCampaign(t *testing.T) {
+	_, _, err := loadYAML(t, "defaults:\n  contacts_key: q\n")
+	if e := problem(t, err, "defaults.contacts_key"); !errors.Is(e, ErrUnknownKey) {
+		t.Errorf("error = %v, want unknown key", e)
+	}
+	c := testConfig(t)
+	if d := c.DefaultCampaign("x"); d.ContactsKey != "" || d.ContactsType != "" || d.ContactsFormat != "" {
+		t.Errorf("DefaultCampaign has a queue: %+v", d)
+	}
+	path := writeFile(t, t.TempDir(), "promo.yaml", "description: x\n\ncontacts_type: list\n")
+	_, err = LoadCampaignFile(c, path)
+	e := problem(t, err, "contacts_type")
+	if want := path + `:3: contacts_type = "list": needs contacts_key, the Redis key of the dialer's queue`; e.Error() != want {
+		t.Errorf("message = %q, want %q", e.Error(), want)
+	}
+}
+
+func TestCampaignsUsing(t *testing.T) {
+	c := testConfig(t)
+	dir := c.CampaignsDir
+	writeFile(t, dir, "promo.yaml", "lists: [spam]\n")
+	writeFile(t, dir, "cobranca.yaml", "lists: [spam, vip]\n")
+	writeFile(t, dir, "avisos.yaml", "lists: []\n")
+	writeFile(t, dir, "vendas.yaml", "") // defaults.lists: no-answer
+	set, err := NewCampaignLoader(c).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set["nil"] = nil
+	tests := []struct {
+		list string
+		want []string
+	}{
+		{"spam", []string{"cobranca", "promo"}},
+		{"vip", []string{"cobranca"}},
+		{"no-answer", []string{"vendas"}},
+		{"opt-out", []string{"avisos", "cobranca", "promo", "vendas"}}, // all_campaigns
+		{"nao-me-perturbe", []string{"avisos", "cobranca", "promo", "vendas"}},
+		{"undeclared", nil},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, camp := range CampaignsUsing(tt.list, set) {
+			got = append(got, camp.ID)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("CampaignsUsing(%q) = %q, want %q", tt.list, got, tt.want)
+		}
+	}
+	if got := CampaignsUsing("spam", nil); len(got) != 0 {
+		t.Errorf("CampaignsUsing with no campaigns = %v", got)
 	}
 }
 

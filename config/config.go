@@ -11,7 +11,7 @@
 // BLACKLIST_REDIS_ADDR for redis.addr; EnvVars lists them all. List values
 // (defaults.lists, defaults.number.strip_prefixes) are comma-separated in
 // environment variables. The lists: section cannot be set from the
-// environment.
+// environment; management: can (BLACKLIST_MANAGEMENT_SWEEP_BATCH).
 //
 // Decoding is strict: unknown keys, values of the wrong type and out-of-range
 // values are errors, and each *Error names the file, line, key, value and
@@ -66,6 +66,9 @@ type Config struct {
 	// has no lists: key, the four lists of Default are used; "lists: {}" or
 	// an empty "lists:" declares none.
 	Lists map[string]SharedList `mapstructure:"lists" yaml:"lists"`
+	// Management tunes the upkeep of lists: audit streams, removal of
+	// expired entries, following compact lists' versions.
+	Management ListManagement `mapstructure:"management" yaml:"management"`
 	// Defaults are the campaign settings used where a campaign file is
 	// silent, and for unknown or missing campaigns.
 	Defaults CampaignSettings `mapstructure:"defaults" yaml:"defaults"`
@@ -129,6 +132,44 @@ type SharedList struct {
 	// AllCampaigns lists are checked for every campaign, including unknown
 	// ones, whatever the campaign's own lists.
 	AllCampaigns bool `mapstructure:"all_campaigns" yaml:"all_campaigns,omitempty"`
+	// Layout is how the list is stored in Redis: LayoutPlain or
+	// LayoutCompact. Load sets it to LayoutPlain when the file leaves it
+	// out; "" in a SharedList built by hand also means plain.
+	Layout string `mapstructure:"layout" yaml:"layout"`
+}
+
+// Layouts of a shared list in Redis.
+const (
+	// LayoutPlain is one Redis SET of entries (canonical numbers,
+	// extensions, prefix entries), with optional metadata and expiry: what
+	// redis-cli SADD edits.
+	LayoutPlain = "plain"
+	// LayoutCompact stores canonical numbers only, split into intset
+	// buckets (about 3 bytes per number instead of about 68), for
+	// national-size lists; it has no metadata, expiry or prefix entries.
+	LayoutCompact = "compact"
+)
+
+// Compact reports whether the list uses LayoutCompact.
+func (l SharedList) Compact() bool { return l.Layout == LayoutCompact }
+
+// ListManagement tunes the upkeep of lists done by the server and the
+// command line tools.
+type ListManagement struct {
+	// AuditMaxLen is about how many entries each list's audit stream keeps
+	// (older ones are trimmed, approximately), MinAuditMaxLen to
+	// MaxAuditMaxLen.
+	AuditMaxLen int64 `mapstructure:"audit_max_len" yaml:"audit_max_len"`
+	// SweepInterval is how often the server removes expired entries from
+	// the lists, MinSweepInterval to MaxSweepInterval.
+	SweepInterval time.Duration `mapstructure:"sweep_interval" yaml:"sweep_interval"`
+	// SweepBatch is the most expired entries removed from one list in one
+	// step of a sweep, 1 to MaxSweepBatch.
+	SweepBatch int64 `mapstructure:"sweep_batch" yaml:"sweep_batch"`
+	// VersionRefresh is how often the server re-reads the live version of
+	// each compact list (so a replaced list is followed within it),
+	// MinVersionRefresh to MaxVersionRefresh.
+	VersionRefresh time.Duration `mapstructure:"version_refresh" yaml:"version_refresh"`
 }
 
 // NumberRules say how a dialed number is normalized.
@@ -204,6 +245,12 @@ func Default() *Config {
 		},
 		Log:   Log{Level: "info", Format: "text"},
 		Lists: defaultLists(),
+		Management: ListManagement{
+			AuditMaxLen:    100000,
+			SweepInterval:  30 * time.Second,
+			SweepBatch:     500,
+			VersionRefresh: time.Second,
+		},
 		Defaults: CampaignSettings{
 			Lists:       []string{},
 			Action:      ActionHangup,
@@ -220,12 +267,14 @@ func Default() *Config {
 }
 
 // defaultLists are the shared lists when the main file has no lists: key.
+// Não Me Perturbe is national-size (about 14 million numbers), so it is
+// compact.
 func defaultLists() map[string]SharedList {
 	return map[string]SharedList{
-		"opt-out":         {Reason: "opt-out", AllCampaigns: true, Description: "Company-wide opt-outs"},
-		"nao-me-perturbe": {Reason: "nao-me-perturbe", AllCampaigns: true, Description: "Anatel's Não Me Perturbe"},
-		"spam":            {Reason: "spam"},
-		"no-answer":       {Reason: "no-answer"},
+		"opt-out":         {Reason: "opt-out", AllCampaigns: true, Description: "Company-wide opt-outs", Layout: LayoutPlain},
+		"nao-me-perturbe": {Reason: "nao-me-perturbe", AllCampaigns: true, Description: "Anatel's Não Me Perturbe", Layout: LayoutCompact},
+		"spam":            {Reason: "spam", Layout: LayoutPlain},
+		"no-answer":       {Reason: "no-answer", Layout: LayoutPlain},
 	}
 }
 
@@ -345,8 +394,11 @@ func Load(path string) (*Config, error) {
 	for name, l := range c.Lists {
 		if l.Reason == "" {
 			l.Reason = name
-			c.Lists[name] = l
 		}
+		if l.Layout == "" {
+			l.Layout = LayoutPlain
+		}
+		c.Lists[name] = l
 	}
 	if c.Defaults.Lists == nil {
 		c.Defaults.Lists = []string{}
@@ -432,8 +484,8 @@ func (c *Config) RedactedYAML() ([]byte, error) {
 	return yaml.Marshal(&cp)
 }
 
-// sortedListNames returns the names of c.Lists in order.
-func (c *Config) sortedListNames() []string {
+// SharedListNames returns the names of the shared lists (c.Lists), sorted.
+func (c *Config) SharedListNames() []string {
 	return slices.Sorted(maps.Keys(c.Lists))
 }
 

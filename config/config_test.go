@@ -85,15 +85,21 @@ func TestExampleFiles(t *testing.T) {
 	if len(campaigns) != 2 || campaigns["promo"] == nil || campaigns["cobranca"] == nil {
 		t.Fatalf("example campaigns = %v, want promo and cobranca", campaigns)
 	}
+	if !c.Lists["nao-me-perturbe"].Compact() || c.Lists["spam"].Compact() {
+		t.Errorf("example lists = %+v, want only nao-me-perturbe compact", c.Lists)
+	}
 	promo := campaigns["promo"]
 	if got, want := promo.Lists, []string{"spam", "no-answer", "nao-me-perturbe", "opt-out"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("promo lists = %q, want %q", got, want)
+	}
+	if promo.ContactsKey != "dialer:queue:promo" || promo.ContactsType != ContactsList || promo.ContactsFormat != FormatCanonical {
+		t.Errorf("promo contacts = %q %q %q", promo.ContactsKey, promo.ContactsType, promo.ContactsFormat)
 	}
 	if promo.Number.CountryCode != "55" || promo.Number.AreaCode != "11" {
 		t.Errorf("promo number rules = %+v", promo.Number)
 	}
 	cob := campaigns["cobranca"]
-	if cob.Action != ActionGoto || cob.GotoTarget != (GotoTarget{"blacklist-blocked", "s", "1"}) || cob.OnError != OnErrorAllow {
+	if cob.Action != ActionGoto || cob.GotoTarget != (GotoTarget{"blacklist-blocked", "s", "1"}) || cob.OnError != OnErrorAllow || cob.ContactsKey != "" {
 		t.Errorf("cobranca = %+v", cob)
 	}
 	for _, name := range []string{"campaigns/promo.yaml", "campaigns/cobranca.yaml"} {
@@ -117,6 +123,11 @@ func TestEnvOverrides(t *testing.T) {
 		"BLACKLIST_DEFAULTS_TIMEOUT":               "1s",
 		"BLACKLIST_DEFAULTS_NUMBER_AREA_CODE":      "11",
 		"BLACKLIST_DEFAULTS_NUMBER_STRIP_PREFIXES": "0,00",
+
+		"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN":   "5000",
+		"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL":  "1m",
+		"BLACKLIST_MANAGEMENT_SWEEP_BATCH":     "100",
+		"BLACKLIST_MANAGEMENT_VERSION_REFRESH": "250ms", // also in the file
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -136,6 +147,7 @@ func TestEnvOverrides(t *testing.T) {
 		want.Defaults.Timeout = time.Second
 		want.Defaults.Number.AreaCode = "11"
 		want.Defaults.Number.StripPrefixes = []string{"0", "00"}
+		want.Management = ListManagement{AuditMaxLen: 5000, SweepInterval: time.Minute, SweepBatch: 100, VersionRefresh: 250 * time.Millisecond}
 		want.File = c.File
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("got\n%+v\nwant\n%+v", c, want)
@@ -152,7 +164,7 @@ func TestEnvOverrides(t *testing.T) {
 		check(t, c)
 	})
 	t.Run("file", func(t *testing.T) {
-		c, _, err := loadYAML(t, "listen: \":4573\"\nlimits:\n  max_sessions: 7\ndefaults:\n  on_error: block\n")
+		c, _, err := loadYAML(t, "listen: \":4573\"\nlimits:\n  max_sessions: 7\ndefaults:\n  on_error: block\nmanagement:\n  version_refresh: 5s\n")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,6 +194,30 @@ func TestEnvBadValueNamesVariable(t *testing.T) {
 	}
 }
 
+func TestEnvBadManagement(t *testing.T) {
+	tests := []struct{ env, value, key, msg string }{
+		{"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN", "0", "management.audit_max_len", "must be from 1 to 10000000"},
+		{"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN", "100k", "management.audit_max_len", "must be a whole number"},
+		{"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL", "30", "management.sweep_interval", "must be a duration with a unit, such as 300ms or 5s"},
+		{"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL", "2h", "management.sweep_interval", "must be from 1s to 1h"},
+		{"BLACKLIST_MANAGEMENT_SWEEP_BATCH", "100001", "management.sweep_batch", "must be from 1 to 100000"},
+		{"BLACKLIST_MANAGEMENT_VERSION_REFRESH", "50ms", "management.version_refresh", "must be from 100ms to 10s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			_, _, err := loadYAML(t, "management:\n  sweep_batch: 10\n")
+			if !errors.Is(err, ErrInvalidValue) {
+				t.Fatalf("err = %v, want ErrInvalidValue", err)
+			}
+			e := problem(t, err, tt.key)
+			if want := tt.key + " (from $" + tt.env + ") = \"" + tt.value + "\": " + tt.msg; e.Error() != want {
+				t.Errorf("message = %q, want %q", e.Error(), want)
+			}
+		})
+	}
+}
+
 func TestEnvVars(t *testing.T) {
 	vars := EnvVars()
 	for env, key := range map[string]string{
@@ -191,14 +227,19 @@ func TestEnvVars(t *testing.T) {
 		"BLACKLIST_REDIS_WRITE_TIMEOUT":                  "redis.write_timeout",
 		"BLACKLIST_LIMITS_SHUTDOWN_TIMEOUT":              "limits.shutdown_timeout",
 		"BLACKLIST_DEFAULTS_NUMBER_EXTENSION_MAX_LENGTH": "defaults.number.extension_max_length",
+		"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN":             "management.audit_max_len",
+		"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL":            "management.sweep_interval",
+		"BLACKLIST_MANAGEMENT_SWEEP_BATCH":               "management.sweep_batch",
+		"BLACKLIST_MANAGEMENT_VERSION_REFRESH":           "management.version_refresh",
 	} {
 		if vars[env] != key {
 			t.Errorf("EnvVars()[%s] = %q, want %q", env, vars[env], key)
 		}
 	}
-	// 3 top-level + 8 redis + 7 limits + 2 log + 6 defaults + 4 number.
-	if len(vars) != 30 {
-		t.Errorf("EnvVars() has %d entries, want 30: %v", len(vars), vars)
+	// 3 top-level + 8 redis + 7 limits + 2 log + 4 management + 6
+	// defaults + 4 number.
+	if len(vars) != 34 {
+		t.Errorf("EnvVars() has %d entries, want 34: %v", len(vars), vars)
 	}
 }
 
@@ -214,6 +255,8 @@ func TestUnknownKeys(t *testing.T) {
 		{"lists:\n  spam:\n    colour: red\n", "lists[spam].colour", 3},
 		{"defaults:\n  number:\n    area: \"11\"\n", "defaults.number.area", 3},
 		{"file: x.yaml\n", "file", 1},
+		{"management:\n  sweep_batch: 5\n  audit_maxlen: 10\n", "management.audit_maxlen", 3},
+		{"lists:\n  nmp:\n    layuot: compact\n", "lists[nmp].layuot", 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -271,6 +314,25 @@ func TestInvalidValues(t *testing.T) {
 		{"list reason", "lists: {spam: {reason: \"a b\"}}", "lists[spam].reason", ErrInvalidValue},
 		{"list all_campaigns", "lists: {spam: {all_campaigns: maybe}}", "lists[spam].all_campaigns", ErrInvalidValue},
 		{"lists not a mapping", "lists: [spam]", "lists", ErrInvalidValue},
+		{"list layout", "lists: {spam: {layout: intset}}", "lists[spam].layout", ErrInvalidValue},
+		{"list layout case", "lists: {spam: {layout: Compact}}", "lists[spam].layout", ErrInvalidValue},
+		{"list layout list", "lists: {spam: {layout: [compact]}}", "lists[spam].layout", ErrInvalidValue},
+		{"management not a mapping", "management: 500", "management", ErrInvalidValue},
+		{"audit_max_len zero", "management: {audit_max_len: 0}", "management.audit_max_len", ErrInvalidValue},
+		{"audit_max_len negative", "management: {audit_max_len: -1}", "management.audit_max_len", ErrInvalidValue},
+		{"audit_max_len too big", "management: {audit_max_len: 10000001}", "management.audit_max_len", ErrInvalidValue},
+		{"audit_max_len float", "management: {audit_max_len: 1e5}", "management.audit_max_len", ErrInvalidValue},
+		{"audit_max_len past int32", "management: {audit_max_len: 10000000000}", "management.audit_max_len", ErrInvalidValue},
+		{"audit_max_len past int64", "management: {audit_max_len: 99999999999999999999}", "management.audit_max_len", ErrInvalidValue},
+		{"sweep_interval too short", "management: {sweep_interval: 999ms}", "management.sweep_interval", ErrInvalidValue},
+		{"sweep_interval too long", "management: {sweep_interval: 61m}", "management.sweep_interval", ErrInvalidValue},
+		{"sweep_interval no unit", "management: {sweep_interval: 30}", "management.sweep_interval", ErrInvalidValue},
+		{"sweep_batch zero", "management: {sweep_batch: 0}", "management.sweep_batch", ErrInvalidValue},
+		{"sweep_batch too big", "management: {sweep_batch: 100001}", "management.sweep_batch", ErrInvalidValue},
+		{"sweep_batch text", "management: {sweep_batch: all}", "management.sweep_batch", ErrInvalidValue},
+		{"version_refresh too short", "management: {version_refresh: 99ms}", "management.version_refresh", ErrInvalidValue},
+		{"version_refresh too long", "management: {version_refresh: 11s}", "management.version_refresh", ErrInvalidValue},
+		{"version_refresh negative", "management: {version_refresh: -1s}", "management.version_refresh", ErrInvalidValue},
 		{"defaults.lists undeclared", "defaults: {lists: [spam, nope]}", "defaults.lists[1]", ErrUndeclaredList},
 		{"defaults.lists mapping", "defaults: {lists: {a: b}}", "defaults.lists", ErrInvalidValue},
 		{"defaults.action", "defaults: {action: drop}", "defaults.action", ErrInvalidValue},
@@ -362,7 +424,7 @@ defaults:
 }
 
 func TestNullMeansDefault(t *testing.T) {
-	c, _, err := loadYAML(t, "listen:\nredis:\nlimits:\n  max_sessions: ~\ndefaults:\n  number:\n")
+	c, _, err := loadYAML(t, "listen:\nredis:\nlimits:\n  max_sessions: ~\nmanagement:\n  sweep_batch:\ndefaults:\n  number:\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,8 +443,15 @@ func TestSharedLists(t *testing.T) {
 		{"absent gives the defaults", "listen: \":1\"\n", defaultLists()},
 		{"empty mapping", "lists: {}\n", map[string]SharedList{}},
 		{"null", "lists:\n", map[string]SharedList{}},
-		{"reason defaults to name, case kept", "lists:\n  Spam:\n  vip.list: {all_campaigns: true, description: VIPs}\n",
-			map[string]SharedList{"Spam": {Reason: "Spam"}, "vip.list": {Reason: "vip.list", AllCampaigns: true, Description: "VIPs"}}},
+		{"reason defaults to name, layout to plain, case kept", "lists:\n  Spam:\n  vip.list: {all_campaigns: true, description: VIPs}\n",
+			map[string]SharedList{"Spam": {Reason: "Spam", Layout: LayoutPlain}, "vip.list": {Reason: "vip.list", AllCampaigns: true, Description: "VIPs", Layout: LayoutPlain}}},
+		{"layouts", "lists:\n  nmp: {layout: compact}\n  spam: {layout: plain}\n  empty: {layout: \"\"}\n  null: {layout: ~}\n",
+			map[string]SharedList{
+				"nmp":   {Reason: "nmp", Layout: LayoutCompact},
+				"spam":  {Reason: "spam", Layout: LayoutPlain},
+				"empty": {Reason: "empty", Layout: LayoutPlain},
+				"null":  {Reason: "null", Layout: LayoutPlain},
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -394,6 +463,56 @@ func TestSharedLists(t *testing.T) {
 				t.Errorf("lists = %+v, want %+v", c.Lists, tt.want)
 			}
 		})
+	}
+}
+
+func TestSharedListCompact(t *testing.T) {
+	for layout, want := range map[string]bool{LayoutCompact: true, LayoutPlain: false, "": false} {
+		if got := (SharedList{Layout: layout}).Compact(); got != want {
+			t.Errorf("SharedList{Layout: %q}.Compact() = %v, want %v", layout, got, want)
+		}
+	}
+	// A SharedList built by hand without a layout is valid (plain).
+	c := Default()
+	c.Lists["vip"] = SharedList{Reason: "vip"}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+// The bounds of management are inclusive.
+func TestManagementBounds(t *testing.T) {
+	for _, yaml := range []string{
+		"management: {audit_max_len: 1, sweep_interval: 1s, sweep_batch: 1, version_refresh: 100ms}\n",
+		"management: {audit_max_len: 10000000, sweep_interval: 1h, sweep_batch: 100000, version_refresh: 10s}\n",
+	} {
+		if _, _, err := loadYAML(t, yaml); err != nil {
+			t.Errorf("%s: %v", yaml, err)
+		}
+	}
+	c, _, err := loadYAML(t, "management: {sweep_interval: 2m30s}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default().Management
+	want.SweepInterval = 150 * time.Second
+	if c.Management != want {
+		t.Errorf("Management = %+v, want %+v", c.Management, want)
+	}
+}
+
+func TestSharedListNames(t *testing.T) {
+	c := Default()
+	if got, want := c.SharedListNames(), []string{"nao-me-perturbe", "no-answer", "opt-out", "spam"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("SharedListNames() = %q, want %q", got, want)
+	}
+	c.Lists = map[string]SharedList{"b": {}, "B": {}, "a": {}}
+	if got, want := c.SharedListNames(), []string{"B", "a", "b"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("SharedListNames() = %q, want %q", got, want)
+	}
+	c.Lists = map[string]SharedList{}
+	if got := c.SharedListNames(); len(got) != 0 {
+		t.Errorf("SharedListNames() = %q, want none", got)
 	}
 }
 
@@ -424,6 +543,8 @@ func TestRedactedYAMLRoundTrip(t *testing.T) {
 	c.CampaignsDir = "/srv/campaigns"
 	c.Redis.Password = "s3cret"
 	c.Defaults.Number.StripPrefixes = []string{"0", "00"}
+	c.Lists["spam"] = SharedList{Reason: "spam", Layout: LayoutCompact}
+	c.Management = ListManagement{AuditMaxLen: 7, SweepInterval: 90 * time.Second, SweepBatch: 3, VersionRefresh: 150 * time.Millisecond}
 	out, err := c.RedactedYAML()
 	if err != nil {
 		t.Fatal(err)

@@ -298,15 +298,15 @@ func decodeHook(from, to reflect.Type, data any) (any, error) {
 			return nil, &valueError{value: s, hasValue: true, msg: "must be a duration with a unit, such as 300ms or 5s"}
 		}
 		return d, nil
-	case to.Kind() == reflect.Int:
+	case to.Kind() == reflect.Int || to.Kind() == reflect.Int64:
 		if !isText {
 			return nil, mismatch(from, "a whole number")
 		}
-		n, err := strconv.Atoi(strings.TrimSpace(s))
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, to.Bits())
 		if err != nil {
 			return nil, &valueError{value: s, hasValue: true, msg: "must be a whole number"}
 		}
-		return n, nil
+		return reflect.ValueOf(n).Convert(to).Interface(), nil
 	case to.Kind() == reflect.Bool:
 		if !isText {
 			return nil, mismatch(from, "true or false")

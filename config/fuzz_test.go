@@ -24,6 +24,8 @@ func FuzzLoadCampaignFile(f *testing.F) {
 		"a: &a [*a]\n", "x: &x {y: *x}\n", "goto: \"a,b,c\"\naction: goto\n", "hangup_cause: 99999999999999999999\n",
 		"? [a]\n: b\n", "<<: {action: hangup}\n", "action: hangup\naction: continue\n", "--- \n...\n---\n", "\xff\xfe",
 		"number: !!binary aGVsbG8=\n", "description: !custom x\n",
+		"contacts_key: q\n", "contacts_key: \"a b\"\n", "contacts_type: list\n", "contacts_key: q\ncontacts_type: zset\ncontacts_format: e164\n",
+		"contacts_key: \"\\u2028\"\n", "contacts_key: \"blacklist:x\"\n", "contacts_key: ~\ncontacts_format: national\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -58,6 +60,11 @@ func FuzzLoadCampaignFile(f *testing.F) {
 			Lists: camp.Lists, Action: camp.Action, HangupCause: camp.HangupCause, Goto: camp.Goto,
 			OnError: camp.OnError, Timeout: camp.Timeout, Number: camp.Number,
 		})
+		if camp.ContactsKey != "" {
+			c.validateContacts(p, camp.ContactsKey, camp.ContactsType, camp.ContactsFormat)
+		} else if camp.ContactsType != "" || camp.ContactsFormat != "" {
+			t.Fatalf("contacts type %q, format %q without a key", camp.ContactsType, camp.ContactsFormat)
+		}
 		if err := p.err(); err != nil {
 			t.Fatalf("loaded campaign is invalid: %v", err)
 		}
@@ -85,6 +92,8 @@ func FuzzLoad(f *testing.F) {
 	for _, s := range []string{
 		"", "lists:\n", "lists: {Spam: ~}\n", "redis: ~\n", "redis: x\n", "defaults: {number: {strip_prefixes: 0,00}}\n",
 		"listen: [a]\n", "limits: {max_sessions: 1e3}\n", "a: &a [*a, *a]\nb: *a\n",
+		"lists: {nmp: {layout: compact}}\n", "lists: {nmp: {layout: x}}\n", "management: {sweep_interval: 1s, audit_max_len: 10000000}\n",
+		"management: {version_refresh: 99999999999999999999h}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -102,6 +111,11 @@ func FuzzLoad(f *testing.F) {
 		}
 		if err := c.Validate(); err != nil {
 			t.Fatalf("Load returned an invalid configuration: %v", err)
+		}
+		for name, l := range c.Lists {
+			if l.Layout != LayoutPlain && l.Layout != LayoutCompact {
+				t.Fatalf("list %q has layout %q after Load", name, l.Layout)
+			}
 		}
 	})
 }

@@ -14,6 +14,15 @@ const (
 	MaxTimeout            = 60 * time.Second // longest campaign timeout
 	MaxNameLength         = 64               // list names, campaign ids, reasons
 	MaxExtensionMaxLength = 15               // longest extension_max_length (E.164 length)
+
+	MinAuditMaxLen    = 1                      // smallest management.audit_max_len
+	MaxAuditMaxLen    = 10_000_000             // largest management.audit_max_len
+	MinSweepInterval  = time.Second            // shortest management.sweep_interval
+	MaxSweepInterval  = time.Hour              // longest management.sweep_interval
+	MaxSweepBatch     = 100_000                // largest management.sweep_batch
+	MinVersionRefresh = 100 * time.Millisecond // shortest management.version_refresh
+	MaxVersionRefresh = 10 * time.Second       // longest management.version_refresh
+	MaxContactsKeyLen = 512                    // longest contacts_key, in bytes
 )
 
 // Validate checks every setting and returns all problems joined, each an
@@ -68,7 +77,7 @@ func (c *Config) Validate() error {
 	oneOf(p, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(p, "log.format", c.Log.Format, "text", "json")
 
-	for _, name := range c.sortedListNames() {
+	for _, name := range c.SharedListNames() {
 		key := "lists[" + name + "]"
 		if !ValidName(name) {
 			p.invalid(key, name, nameRule("list name"))
@@ -76,7 +85,16 @@ func (c *Config) Validate() error {
 		if reason := c.Lists[name].Reason; !ValidName(reason) {
 			p.invalid(key+".reason", reason, nameRule("reason"))
 		}
+		if layout := c.Lists[name].Layout; layout != "" { // "" is plain, as Compact says
+			oneOf(p, key+".layout", layout, LayoutPlain, LayoutCompact)
+		}
 	}
+
+	m := c.Management
+	intRange(p, "management.audit_max_len", m.AuditMaxLen, MinAuditMaxLen, MaxAuditMaxLen)
+	durationRange(p, "management.sweep_interval", m.SweepInterval, MinSweepInterval, MaxSweepInterval)
+	intRange(p, "management.sweep_batch", m.SweepBatch, 1, MaxSweepBatch)
+	durationRange(p, "management.version_refresh", m.VersionRefresh, MinVersionRefresh, MaxVersionRefresh)
 	c.validateSettings(p, "defaults.", c.Defaults)
 	return p.err()
 }
@@ -87,7 +105,7 @@ func (c *Config) validateSettings(p *problems, prefix string, s CampaignSettings
 	for i, name := range s.Lists {
 		key := prefix + "lists[" + strconv.Itoa(i) + "]"
 		if _, ok := c.Lists[name]; !ok {
-			p.add(key, name, "not declared under lists: in the main file (declared: "+strings.Join(c.sortedListNames(), ", ")+")", ErrUndeclaredList)
+			p.add(key, name, "not declared under lists: in the main file (declared: "+strings.Join(c.SharedListNames(), ", ")+")", ErrUndeclaredList)
 		}
 	}
 	oneOf(p, prefix+"action", s.Action, ActionHangup, ActionContinue, ActionGoto)
@@ -134,6 +152,31 @@ func nonNegative(p *problems, key string, n int) {
 	if n < 0 {
 		p.invalid(key, strconv.Itoa(n), "must not be negative")
 	}
+}
+
+func intRange(p *problems, key string, n, lo, hi int64) {
+	if n < lo || n > hi {
+		p.invalid(key, strconv.FormatInt(n, 10), fmt.Sprintf("must be from %d to %d", lo, hi))
+	}
+}
+
+func durationRange(p *problems, key string, d, lo, hi time.Duration) {
+	if d < lo || d > hi {
+		p.invalid(key, formatDuration(d), fmt.Sprintf("must be from %s to %s", formatDuration(lo), formatDuration(hi)))
+	}
+}
+
+// formatDuration writes d the way a user would: 1s, 1h, 100ms (not 1h0m0s).
+func formatDuration(d time.Duration) string {
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}} {
+		if d >= u.unit && d%u.unit == 0 {
+			return strconv.FormatInt(int64(d/u.unit), 10) + u.name
+		}
+	}
+	return d.String()
 }
 
 func positiveDuration(p *problems, key string, d time.Duration) {
