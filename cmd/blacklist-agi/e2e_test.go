@@ -71,6 +71,7 @@ lists:
   opt-out: { reason: opt-out, all_campaigns: true }
   nao-me-perturbe: { reason: nao-me-perturbe, all_campaigns: true }
   spam: { reason: spam }
+  national: { reason: nao-me-perturbe, layout: compact }
 defaults:
   # Generous: these tests check verdicts on a loaded 2-core machine with -race.
   timeout: 5s
