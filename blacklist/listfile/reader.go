@@ -1,0 +1,528 @@
+package listfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ErrColumn is matched (errors.Is) by the errors of a column that cannot be
+// found: a header name the header does not hold, an index below 1, a column a
+// row does not have.
+var ErrColumn = errors.New("no such column")
+
+// ErrOption is matched (errors.Is) by the errors of options that cannot work
+// together, such as a column chosen by header name in a file said to have no
+// header.
+var ErrOption = errors.New("invalid option")
+
+// Error is a problem with an input file, at a line when one is known.
+type Error struct {
+	File string // the name the caller gave the input ("leads.csv", "stdin")
+	Line int64  // 1-based; 0 when the problem is not at one line
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s: line %d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// bufferSize is the read buffer, and so the longest line of a one-per-line
+// file and the longest first line looked at to detect the format.
+const bufferSize = 64 << 10
+
+// maxColumn bounds a column index, so that a typo cannot ask for a huge one.
+const maxColumn = 10000
+
+// ReaderOptions say how to read a file.
+type ReaderOptions struct {
+	// Name names the input in errors: its file name, or "stdin".
+	Name string
+	// Column chooses the field that holds the number: "" for the first,
+	// a 1-based index ("3"), or a header name (matched without regard to
+	// case or surrounding spaces; a name made only of digits is read as an
+	// index). A header name implies a header.
+	Column string
+	// Header says whether the first row is a header; nil detects it: the
+	// first row is a header when its chosen field holds no digit.
+	Header *bool
+	// Raw keeps each record's bytes as read (Record.Raw), to write rows back
+	// unchanged.
+	Raw bool
+}
+
+// Record is one row of a file.
+type Record struct {
+	// Line is the line the row starts on, 1-based.
+	Line int64
+	// Value is the chosen field, as read.
+	Value string
+	// Err is a problem of this row alone (it has no such column, its line
+	// is too long): the row cannot be used, the file goes on.
+	Err error
+	// Raw is the row as read, line ending included (when the file has one
+	// there), with ReaderOptions.Raw; it is valid until the next call of
+	// Next.
+	Raw []byte
+}
+
+// Reader reads the records of a list file or a lead file, one at a time and
+// in constant memory: CSV with a delimiter among ',' ';' and tab detected from
+// the first line, or one number per line (a first line with none of them),
+// optionally gzip-compressed (recognized by its magic bytes), with or without
+// a UTF-8 byte order mark, LF or CRLF line endings. Blank lines are skipped,
+// and so are lines starting with '#' in one-per-line files (CSV has no
+// comments: a CSV row starting with '#' is a row).
+//
+// The format is decided by the first line that is not blank: a comment line
+// there that holds a comma makes the file CSV.
+type Reader struct {
+	name   string
+	column int // 0-based index of the chosen field
+	raw    bool
+
+	count *countingReader
+	total int64
+	br    *bufio.Reader // decompressed input, after the byte order mark
+
+	comma   rune // 0: one number per line
+	newline string
+	header  []string
+	hdrRaw  []byte
+
+	// CSV mode.
+	csv     *csv.Reader
+	rec     *recorder
+	prevEnd int64 // input offset of the end of the last row read
+
+	// One-per-line mode.
+	line       int64
+	lineFields []string
+
+	first    row // the first row when it is not a header
+	hasFirst bool
+
+	rows int64
+}
+
+// NewReader returns a Reader of r. It reads the start of r to detect the
+// compression, the format and the header, and returns an *Error when r cannot
+// be read, the options cannot work or the header has no column named
+// opt.Column.
+func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
+	lr := &Reader{name: opt.Name, raw: opt.Raw, newline: "\n"}
+	if lr.name == "" {
+		lr.name = "input"
+	}
+	lr.count = &countingReader{r: r}
+	lr.total = sizeOf(r)
+	br := bufio.NewReaderSize(lr.count, bufferSize)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, lr.errorf(0, "gzip: %w", err)
+		}
+		br = bufio.NewReaderSize(zr, bufferSize)
+	}
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	lr.br = br
+
+	head := firstLine(br)
+	if bytes.HasSuffix(head, []byte("\r\n")) {
+		lr.newline = "\r\n"
+	}
+	lr.comma = detectComma(head)
+
+	byName := false
+	switch col := strings.TrimSpace(opt.Column); {
+	case col == "":
+	case isDigits(col):
+		n, err := strconv.Atoi(col)
+		if err != nil || n < 1 || n > maxColumn {
+			return nil, lr.errorf(0, "%w: column %q: want 1 to %d, or a header name", ErrColumn, opt.Column, maxColumn)
+		}
+		lr.column = n - 1
+	default:
+		byName = true
+		if opt.Header != nil && !*opt.Header {
+			return nil, lr.errorf(0, "%w: column %q is a header name, but the file is said to have no header", ErrOption, opt.Column)
+		}
+	}
+	if lr.comma == 0 && lr.column > 0 {
+		return nil, lr.errorf(0, "%w: column %d: the file has one number per line (no ',' ';' or tab in its first line)", ErrColumn, lr.column+1)
+	}
+
+	if lr.comma != 0 {
+		if lr.raw {
+			lr.rec = &recorder{r: br}
+			lr.csv = csv.NewReader(lr.rec)
+		} else {
+			lr.csv = csv.NewReader(br)
+		}
+		lr.csv.Comma = lr.comma
+		lr.csv.FieldsPerRecord = -1
+		lr.csv.LazyQuotes = true
+		lr.csv.ReuseRecord = true
+	}
+
+	// The first row: a header, or the first record (kept for Next).
+	first, err := lr.readRow()
+	if err == io.EOF {
+		if byName {
+			return nil, lr.errorf(0, "%w: column %q: the file is empty", ErrColumn, opt.Column)
+		}
+		return lr, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	fields, line := first.fields, first.line
+	var isHeader bool
+	switch {
+	case byName, opt.Header != nil && *opt.Header:
+		isHeader = true
+	case opt.Header != nil:
+		isHeader = false
+	default:
+		isHeader = first.err == nil && (lr.column >= len(fields) || !hasDigit(fields[lr.column]))
+	}
+	if !isHeader {
+		first.fields = slices.Clone(first.fields)
+		first.raw = bytes.Clone(first.raw)
+		lr.first, lr.hasFirst = first, true
+		return lr, nil
+	}
+	lr.header = make([]string, len(fields))
+	for i, f := range fields {
+		lr.header[i] = strings.Clone(f)
+	}
+	lr.hdrRaw = bytes.Clone(first.raw)
+	if byName {
+		want := strings.TrimSpace(opt.Column)
+		lr.column = -1
+		for i, h := range lr.header {
+			if strings.EqualFold(strings.TrimSpace(h), want) {
+				lr.column = i
+				break
+			}
+		}
+		if lr.column < 0 {
+			return nil, lr.errorf(line, "%w: no column named %q in the header %q", ErrColumn, opt.Column, lr.header)
+		}
+	}
+	return lr, nil
+}
+
+// Next returns the next record, or io.EOF after the last. Any other error
+// is an *Error and ends the file.
+func (lr *Reader) Next() (Record, error) {
+	var r row
+	if lr.hasFirst {
+		r, lr.hasFirst, lr.first = lr.first, false, row{}
+	} else {
+		var err error
+		if r, err = lr.readRow(); err != nil {
+			return Record{}, err
+		}
+	}
+	lr.rows++
+	rec := Record{Line: r.line, Err: r.err}
+	if lr.raw {
+		rec.Raw = r.raw
+	}
+	switch {
+	case rec.Err != nil:
+	case lr.column < len(r.fields):
+		rec.Value = r.fields[lr.column]
+	default:
+		rec.Err = fmt.Errorf("%w: column %d (the row has %d)", ErrColumn, lr.column+1, len(r.fields))
+	}
+	return rec, nil
+}
+
+// row is one row of the file that is not blank (nor a comment in a
+// one-per-line file).
+type row struct {
+	fields []string
+	line   int64  // the line it starts on
+	raw    []byte // its bytes, when kept
+	err    error  // a problem of this row alone
+}
+
+// readRow returns the next row, io.EOF, or an *Error.
+func (lr *Reader) readRow() (row, error) {
+	if lr.comma == 0 {
+		return lr.readLine()
+	}
+	for {
+		if lr.rec != nil {
+			lr.rec.drop(lr.prevEnd)
+		}
+		fields, err := lr.csv.Read()
+		if err != nil {
+			if err == io.EOF {
+				return row{}, io.EOF
+			}
+			var line int64
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line, err = int64(pe.Line), pe.Err
+			}
+			return row{}, lr.errorf(line, "%w", err)
+		}
+		line := 0
+		if len(fields) > 0 {
+			line, _ = lr.csv.FieldPos(0)
+		}
+		start := lr.prevEnd
+		lr.prevEnd = lr.csv.InputOffset()
+		if blankRow(fields) {
+			continue
+		}
+		r := row{fields: fields, line: int64(line)}
+		if lr.rec != nil {
+			r.raw = bytes.TrimLeft(lr.rec.bytes(start, lr.prevEnd), "\r\n")
+		}
+		return r, nil
+	}
+}
+
+func (lr *Reader) readLine() (row, error) {
+	for {
+		b, err := lr.br.ReadSlice('\n')
+		if len(b) == 0 && err != nil {
+			if err == io.EOF {
+				return row{}, io.EOF
+			}
+			return row{}, lr.errorf(lr.line+1, "%w", err)
+		}
+		lr.line++
+		if err == bufio.ErrBufferFull {
+			// Skip the rest of the line; it is a row of its own, refused.
+			line := lr.line
+			for err == bufio.ErrBufferFull {
+				_, err = lr.br.ReadSlice('\n')
+			}
+			if err != nil && err != io.EOF {
+				return row{}, lr.errorf(line, "%w", err)
+			}
+			return row{line: line, err: fmt.Errorf("line longer than %d bytes", bufferSize)}, nil
+		}
+		if err != nil && err != io.EOF {
+			return row{}, lr.errorf(lr.line, "%w", err)
+		}
+		v := bytes.TrimSpace(b)
+		if len(v) == 0 || v[0] == '#' {
+			continue
+		}
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		lr.lineFields = append(lr.lineFields[:0], string(v))
+		return row{fields: lr.lineFields, line: lr.line, raw: b}, nil
+	}
+}
+
+// Header returns the header row's fields, or nil when the file has none.
+func (lr *Reader) Header() []string { return lr.header }
+
+// HeaderRaw returns the header row as read, line ending included, or nil.
+// It needs ReaderOptions.Raw.
+func (lr *Reader) HeaderRaw() []byte { return lr.hdrRaw }
+
+// Comma returns the detected delimiter, or 0 for a one-per-line file.
+func (lr *Reader) Comma() rune { return lr.comma }
+
+// Newline returns the file's line ending ("\n" or "\r\n"), as its first line
+// has it.
+func (lr *Reader) Newline() string { return lr.newline }
+
+// Column returns the 0-based index of the chosen field.
+func (lr *Reader) Column() int { return lr.column }
+
+// Progress reports how much has been read: records returned by Next, bytes
+// of the input (compressed bytes, for a gzip file) and the input's size when
+// known.
+func (lr *Reader) Progress() Progress {
+	return Progress{Rows: lr.rows, Bytes: lr.count.n, Total: lr.total}
+}
+
+func (lr *Reader) errorf(line int64, format string, args ...any) error {
+	return &Error{File: lr.name, Line: line, Err: fmt.Errorf(format, args...)}
+}
+
+// firstLine returns the first line of br that is not blank, without
+// consuming it, or what can be seen of it within the buffer. A read error
+// is left for the reads that follow.
+func firstLine(br *bufio.Reader) []byte {
+	for n := 512; ; n *= 2 {
+		n = min(n, bufferSize)
+		b, err := br.Peek(n)
+		rest := b
+		for len(rest) > 0 {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				break
+			}
+			if line := rest[:i+1]; len(bytes.TrimSpace(line)) > 0 {
+				return line
+			}
+			rest = rest[i+1:]
+		}
+		if err != nil || len(b) < n || n == bufferSize {
+			return rest
+		}
+	}
+}
+
+// detectComma returns the delimiter that occurs most often outside quoted
+// fields in line (',' first, then ';', then tab, on a tie), or 0 when none
+// does. A quote opens a quoted field only at the start of a field (after any
+// of the delimiters), as encoding/csv with LazyQuotes reads it.
+func detectComma(line []byte) rune {
+	const delims = ",;\t"
+	var counts [len(delims)]int
+	quoted, fieldStart := false, true
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if quoted {
+			if c == '"' {
+				if i+1 < len(line) && line[i+1] == '"' {
+					i++
+				} else {
+					quoted = false
+				}
+			}
+			continue
+		}
+		if c == '"' && fieldStart {
+			quoted = true
+			continue
+		}
+		k := strings.IndexByte(delims, c)
+		if k >= 0 {
+			counts[k]++
+		}
+		fieldStart = k >= 0
+	}
+	best := -1
+	for i, n := range counts {
+		if n > 0 && (best < 0 || n > counts[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0
+	}
+	return rune(delims[best])
+}
+
+func blankRow(fields []string) bool {
+	for _, f := range fields {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if '0' <= s[i] && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// sizeOf returns the size of r when it is a regular file or knows its size
+// (bytes.Reader, strings.Reader), and 0 otherwise.
+func sizeOf(r io.Reader) int64 {
+	switch r := r.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := r.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+	case interface{ Size() int64 }:
+		return r.Size()
+	}
+	return 0
+}
+
+// countingReader counts the bytes read through it. Its errors are sticky,
+// so that an error met while peeking at the start of the input comes back
+// when the input is read.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}
+
+// recorder keeps the bytes read through it from offset base on, so that
+// the bytes of a CSV row can be had from the row's start and end offsets.
+type recorder struct {
+	r    io.Reader
+	buf  []byte
+	base int64
+}
+
+func (rc *recorder) Read(p []byte) (int, error) {
+	n, err := rc.r.Read(p)
+	rc.buf = append(rc.buf, p[:n]...)
+	return n, err
+}
+
+// drop forgets the bytes before offset off.
+func (rc *recorder) drop(off int64) {
+	k := int(off - rc.base)
+	if k <= 0 {
+		return
+	}
+	k = min(k, len(rc.buf))
+	rc.buf = rc.buf[:copy(rc.buf, rc.buf[k:])]
+	rc.base += int64(k)
+}
+
+// bytes returns the bytes from offset start to offset end.
+func (rc *recorder) bytes(start, end int64) []byte {
+	i, j := int(start-rc.base), int(end-rc.base)
+	i, j = max(i, 0), min(j, len(rc.buf))
+	if i > j {
+		return nil
+	}
+	return rc.buf[i:j]
+}
