@@ -1,5 +1,7 @@
-// Package blacklist keeps blacklists as Redis sets and checks a number
-// against several of them in one round trip.
+// Package blacklist keeps blacklists in Redis, checks a number against
+// several of them in one round trip, and manages them: adds and removals
+// with metadata, expiry, an audit log, events, and removal from a dialer's
+// queue (Store).
 //
 // The key names are an interface for people: supervisors maintain the lists
 // with redis-cli. With the default prefix:
@@ -16,17 +18,29 @@
 // Redis Cluster hash tags; campaign ids and list names are restricted
 // (ValidName) so that no name can reach another key.
 //
-// There is no cache: a member added with SADD blocks the very next call.
+// A member added with SADD alone is a full entry. Optional companions of
+// the set, under the same hash tag (see MetaKey, ExpiryKey, AuditKey), hold
+// each entry's metadata and expiry and the list's audit log. An expiring
+// entry blocks until its expiry and never after, whether or not a sweeper
+// has removed it yet: the check itself compares the expiry with the clock.
+//
+// A national-size list of numbers can have the compact layout instead of a
+// SET (LayoutCompact; see CompactSplit): with the default prefix, the
+// number 5511987654321 of version 1 of the list nao-me-perturbe is
+//
+//	SADD blacklist:list:{nao-me-perturbe}:v1:551198765 4321
+//
+// where GET blacklist:list:{nao-me-perturbe}:version names the live version.
+//
+// There is no cache of entries: an entry added with SADD blocks the very
+// next call.
 package blacklist
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // DefaultPrefix starts every key when Keys.Prefix is empty.
@@ -112,149 +126,70 @@ func isAlnum(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-// List is one blacklist: a Redis set.
+// The layouts of a list.
+const (
+	// LayoutPlain keeps a list as one Redis SET of entries, the form
+	// supervisors edit with redis-cli. The empty string means plain too.
+	LayoutPlain = "plain"
+	// LayoutCompact keeps a list of numbers (no prefix entries, extensions,
+	// metadata or expiry) in small integer sets, about 3 bytes per number
+	// instead of about 68: see CompactSplit, BucketKey and VersionKey.
+	LayoutCompact = "compact"
+)
+
+// ErrInvalidLayout is matched (errors.Is) by the error of ValidLayout, and
+// by the errors of the operations given a List with an unknown Layout.
+var ErrInvalidLayout = errors.New("invalid list layout")
+
+// ValidLayout reports whether layout names a layout: "", LayoutPlain or
+// LayoutCompact.
+func ValidLayout(layout string) error {
+	switch layout {
+	case "", LayoutPlain, LayoutCompact:
+		return nil
+	}
+	return fmt.Errorf("layout %q: %w: want %q or %q", layout, ErrInvalidLayout, LayoutPlain, LayoutCompact)
+}
+
+// List is one blacklist: a Redis set, or a compact list of numbers.
 type List struct {
 	Name     string // the campaign id or the shared list's name, for display and dialplan variables
-	Key      string // the Redis key of the set
+	Key      string // the Redis key of the set; a compact list's keys all start with it
 	Campaign bool   // whether this is a campaign's own list rather than a shared one
+	Layout   string // LayoutPlain ("" too) or LayoutCompact
+}
+
+// Compact reports whether the list has the compact layout.
+func (l List) Compact() bool { return l.Layout == LayoutCompact }
+
+// validList reports a List that no operation can use: no key, or an
+// unknown layout.
+func validList(l List) error {
+	if l.Key == "" {
+		return fmt.Errorf("list %q: no Redis key", l.Name)
+	}
+	if err := ValidLayout(l.Layout); err != nil {
+		return fmt.Errorf("list %s: %w", l.Key, err)
+	}
+	return nil
 }
 
 // CampaignList returns the own list of the campaign id, which must have
-// passed ValidName.
+// passed ValidName. Campaign lists have the plain layout.
 func CampaignList(k Keys, id string) List {
 	return List{Name: id, Key: k.Campaign(id), Campaign: true}
 }
 
 // SharedList returns the shared list called name, which must have passed
-// ValidName.
+// ValidName, with the plain layout.
 func SharedList(k Keys, name string) List {
 	return List{Name: name, Key: k.Shared(name)}
 }
 
-// Match says why a member is blocked.
-type Match struct {
-	List  List   // the list that holds the entry
-	Entry string // the member of that list that matched: "5511987654321", or a prefix entry such as "55119*"
-}
-
-// Checker checks members against lists. It is safe for concurrent use.
-type Checker struct {
-	rdb redis.UniversalClient
-}
-
-// NewChecker returns a Checker that asks rdb, a single node client now or a
-// Cluster client later.
-//
-// Check's context is the time budget of the call. go-redis applies a
-// context's deadline to network reads and writes only when the client's
-// Options.ContextTimeoutEnabled is true (otherwise its ReadTimeout, 3 s by
-// default, bounds a stalled Redis); and with its default retries
-// (MaxRetries 3, DialerRetries 5) an unreachable Redis costs the whole budget
-// instead of failing at once: MaxRetries -1 and DialerRetries 1 make a
-// refused connection an error within a millisecond.
-func NewChecker(rdb redis.UniversalClient) *Checker {
-	return &Checker{rdb: rdb}
-}
-
-// Check reports whether member, or a prefix entry of it, is in one of lists.
-//
-// It asks Redis about every list in one round trip: a pipeline of one
-// SMISMEMBER per list, each asking for the member itself and for every
-// prefix entry of it (member[:i]+"*" for i from len(member) down to 1). The
-// first list in the given order that holds the member or one of its prefix
-// entries wins; within that list the member itself wins, then the longest
-// prefix entry. ok is false when the member is allowed; no lists means
-// allowed, without asking Redis.
-//
-// An error means that the member could not be checked: the context ran out
-// (errors.Is context.DeadlineExceeded, or a net.Error timeout), Redis could
-// not be reached or answered with an error (a key that is not a set), or the
-// member is empty, longer than MaxMemberLength or holds a "*"
-// (ErrInvalidMember).
-func (c *Checker) Check(ctx context.Context, member string, lists []List) (m Match, ok bool, err error) {
-	if err := validMember(member); err != nil {
-		return Match{}, false, err
-	}
-	if len(lists) == 0 {
-		return Match{}, false, nil
-	}
-	entries := candidates(member)
-
-	// The entries are boxed once and shared by every list's arguments; all
-	// the arguments live in one slice.
-	boxed := make([]any, len(entries))
-	for i, e := range entries {
-		boxed[i] = e
-	}
-	perList := 2 + len(entries)
-	args := make([]any, len(lists)*perList)
-	cmds := make([]redis.Cmder, len(lists))
-	for i, l := range lists {
-		a := args[i*perList : (i+1)*perList : (i+1)*perList]
-		a[0] = "smismember"
-		a[1] = l.Key
-		copy(a[2:], boxed)
-		cmds[i] = redis.NewBoolSliceCmd(ctx, a...)
-	}
-	pipe := c.rdb.Pipeline()
-	if err := pipe.BatchProcess(ctx, cmds...); err != nil {
-		return Match{}, false, fmt.Errorf("blacklist: checking %q: %w", member, err)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		// A reply error belongs to one key (WRONGTYPE: not a set); any
-		// other error (network, context) to the whole round trip.
-		var reply redis.Error
-		for i, cmd := range cmds {
-			if errors.As(cmd.Err(), &reply) {
-				return Match{}, false, fmt.Errorf("blacklist: checking %q in %s: %w", member, lists[i].Key, cmd.Err())
-			}
-		}
-		return Match{}, false, fmt.Errorf("blacklist: checking %q in %d lists: %w", member, len(lists), err)
-	}
-	for i, cmd := range cmds {
-		found := cmd.(*redis.BoolSliceCmd).Val()
-		if len(found) != len(entries) {
-			return Match{}, false, fmt.Errorf("blacklist: checking %q in %s: %d answers to %d questions",
-				member, lists[i].Key, len(found), len(entries))
-		}
-		for j, in := range found {
-			if in {
-				return Match{List: lists[i], Entry: entries[j]}, true, nil
-			}
-		}
-	}
-	return Match{}, false, nil
-}
-
-func validMember(member string) error {
-	switch {
-	case member == "":
-		return fmt.Errorf("blacklist member %q: %w: empty", member, ErrInvalidMember)
-	case len(member) > MaxMemberLength:
-		return fmt.Errorf("blacklist member %q: %w: longer than %d bytes", member, ErrInvalidMember, MaxMemberLength)
-	case strings.IndexByte(member, '*') >= 0:
-		return fmt.Errorf("blacklist member %q: %w: '*' marks prefix entries and cannot be checked", member, ErrInvalidMember)
-	}
-	return nil
-}
-
-// candidates returns the entries that block member, best first: member
-// itself, then its prefix entries from the longest (member+"*") to the
-// shortest (member[:1]+"*"). The prefix entries share one allocation.
-func candidates(member string) []string {
-	n := len(member)
-	var b strings.Builder
-	b.Grow(n*(n+1)/2 + n) // n prefixes of 1..n bytes, each with a '*'
-	for i := n; i >= 1; i-- {
-		b.WriteString(member[:i])
-		b.WriteByte('*')
-	}
-	all := b.String()
-	entries := make([]string, 0, n+1)
-	entries = append(entries, member)
-	for i, off := n, 0; i >= 1; i-- {
-		entries = append(entries, all[off:off+i+1])
-		off += i + 1
-	}
-	return entries
+// SharedListLayout returns the shared list called name, which must have
+// passed ValidName, with the given layout (see ValidLayout).
+func SharedListLayout(k Keys, name, layout string) List {
+	l := SharedList(k, name)
+	l.Layout = layout
+	return l
 }

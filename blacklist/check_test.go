@@ -7,81 +7,11 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/blacklist-agi/blacklist-agi/internal/redistest"
 )
-
-// countingHook counts what a client sends: pipelines, the commands in them,
-// and single commands.
-type countingHook struct {
-	pipelines, pipelinedCmds, singleCmds atomic.Int64
-}
-
-func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.singleCmds.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.pipelines.Add(1)
-		h.pipelinedCmds.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
-}
-
-func (h *countingHook) reset() {
-	h.pipelines.Store(0)
-	h.pipelinedCmds.Store(0)
-	h.singleCmds.Store(0)
-}
-
-// fixture is a test Redis with lists under a key prefix of the test's own.
-type fixture struct {
-	rdb     *redis.Client
-	keys    Keys
-	checker *Checker
-	hook    *countingHook
-}
-
-func newFixture(t testing.TB) *fixture {
-	t.Helper()
-	rdb := redistest.Client(t)
-	f := &fixture{rdb: rdb, keys: Keys{Prefix: redistest.Prefix(t, rdb)}, checker: NewChecker(rdb), hook: &countingHook{}}
-	rdb.AddHook(f.hook)
-	// go-redis may open a connection for the first pipeline (HELLO,
-	// CLIENT SETINFO: seen by the hook); open it now, not during a Check.
-	if _, err := rdb.Pipelined(context.Background(), func(p redis.Pipeliner) error {
-		p.Ping(context.Background())
-		return nil
-	}); err != nil {
-		t.Fatalf("warming up the connection pool: %v", err)
-	}
-	return f
-}
-
-func (f *fixture) add(t testing.TB, l List, members ...any) {
-	t.Helper()
-	if err := f.rdb.SAdd(context.Background(), l.Key, members...).Err(); err != nil {
-		t.Fatalf("SADD %s: %v", l.Key, err)
-	}
-}
-
-func (f *fixture) remove(t testing.TB, l List, members ...any) {
-	t.Helper()
-	if err := f.rdb.SRem(context.Background(), l.Key, members...).Err(); err != nil {
-		t.Fatalf("SREM %s: %v", l.Key, err)
-	}
-}
 
 func TestCheck(t *testing.T) {
 	f := newFixture(t)
@@ -102,25 +32,25 @@ func TestCheck(t *testing.T) {
 		want   Match
 		ok     bool
 	}{
-		{"exact", "5511912345678", []List{campaign, optOut}, Match{optOut, "5511912345678"}, true},
-		{"prefix", "559001234567", []List{campaign, optOut, spam}, Match{spam, "55900*"}, true},
-		{"prefix entry is its own number", "551133334444", []List{optOut}, Match{optOut, "551133334444*"}, true},
-		{"prefix entry blocks longer numbers", "5511333344449", []List{optOut}, Match{optOut, "551133334444*"}, true},
-		{"prefix in campaign list", "5521987654321", []List{campaign}, Match{campaign, "5521*"}, true},
-		{"longest prefix wins", "5511987654329", []List{prefixes}, Match{prefixes, "551198765*"}, true},
-		{"exact wins over prefix entries", "5585999999999", []List{prefixes}, Match{prefixes, "5585999999999"}, true},
-		{"number star beats shorter prefixes", "5511987654321", []List{prefixes}, Match{prefixes, "5511987654321*"}, true},
-		{"shorter prefix", "5531987654321", []List{prefixes}, Match{prefixes, "55*"}, true},
-		{"list order: campaign first", "5511987654321", []List{campaign, optOut, prefixes}, Match{campaign, "5511987654321"}, true},
-		{"list order: shared first", "5511987654321", []List{optOut, campaign, prefixes}, Match{optOut, "5511987654321"}, true},
-		{"list order beats exactness", "5511987654321", []List{prefixes, campaign}, Match{prefixes, "5511987654321*"}, true},
-		{"extension", "2001", []List{optOut, spam, campaign}, Match{campaign, "2001"}, true},
+		{"exact", "5511912345678", []List{campaign, optOut}, Match{List: optOut, Entry: "5511912345678"}, true},
+		{"prefix", "559001234567", []List{campaign, optOut, spam}, Match{List: spam, Entry: "55900*"}, true},
+		{"prefix entry is its own number", "551133334444", []List{optOut}, Match{List: optOut, Entry: "551133334444*"}, true},
+		{"prefix entry blocks longer numbers", "5511333344449", []List{optOut}, Match{List: optOut, Entry: "551133334444*"}, true},
+		{"prefix in campaign list", "5521987654321", []List{campaign}, Match{List: campaign, Entry: "5521*"}, true},
+		{"longest prefix wins", "5511987654329", []List{prefixes}, Match{List: prefixes, Entry: "551198765*"}, true},
+		{"exact wins over prefix entries", "5585999999999", []List{prefixes}, Match{List: prefixes, Entry: "5585999999999"}, true},
+		{"number star beats shorter prefixes", "5511987654321", []List{prefixes}, Match{List: prefixes, Entry: "5511987654321*"}, true},
+		{"shorter prefix", "5531987654321", []List{prefixes}, Match{List: prefixes, Entry: "55*"}, true},
+		{"list order: campaign first", "5511987654321", []List{campaign, optOut, prefixes}, Match{List: campaign, Entry: "5511987654321"}, true},
+		{"list order: shared first", "5511987654321", []List{optOut, campaign, prefixes}, Match{List: optOut, Entry: "5511987654321"}, true},
+		{"list order beats exactness", "5511987654321", []List{prefixes, campaign}, Match{List: prefixes, Entry: "5511987654321*"}, true},
+		{"extension", "2001", []List{optOut, spam, campaign}, Match{List: campaign, Entry: "2001"}, true},
 		{"extension prefix of a number is not a match", "200", []List{campaign}, Match{}, false},
 		{"allowed", "5511900000000", []List{campaign, optOut, spam}, Match{}, false},
-		{"longer prefix entry does not block", "5511987654321", []List{optOut, spam}, Match{optOut, "5511987654321"}, true},
+		{"longer prefix entry does not block", "5511987654321", []List{optOut, spam}, Match{List: optOut, Entry: "5511987654321"}, true},
 		{"lone star blocks nothing", "123", []List{spam}, Match{}, false},
 		{"empty list", "5511987654321", []List{empty}, Match{}, false},
-		{"empty list first", "5511987654321", []List{empty, optOut}, Match{optOut, "5511987654321"}, true},
+		{"empty list first", "5511987654321", []List{empty, optOut}, Match{List: optOut, Entry: "5511987654321"}, true},
 		{"no lists", "5511987654321", nil, Match{}, false},
 	}
 	for _, tt := range tests {
@@ -130,7 +60,7 @@ func TestCheck(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Check(%q): %v", tt.member, err)
 			}
-			if ok != tt.ok || got != tt.want {
+			if ok != tt.ok || !sameMatch(got, tt.want) {
 				t.Errorf("Check(%q) = %+v, %v; want %+v, %v", tt.member, got, ok, tt.want, tt.ok)
 			}
 			wantPipelines := int64(1)
@@ -145,7 +75,7 @@ func TestCheck(t *testing.T) {
 }
 
 // TestCheckOneRoundTrip proves that many lists cost one pipeline of one
-// command per list, and no other command.
+// SMISMEMBER, ZMSCORE and HMGET per list, and no other command.
 func TestCheckOneRoundTrip(t *testing.T) {
 	f := newFixture(t)
 	var lists []List
@@ -162,9 +92,9 @@ func TestCheckOneRoundTrip(t *testing.T) {
 		if want := member == "5511987654321"; ok != want {
 			t.Errorf("Check(%q) blocked = %v, want %v", member, ok, want)
 		}
-		if p, c, s := f.hook.pipelines.Load(), f.hook.pipelinedCmds.Load(), f.hook.singleCmds.Load(); p != 1 || c != int64(len(lists)) || s != 0 {
+		if p, c, s := f.hook.pipelines.Load(), f.hook.pipelinedCmds.Load(), f.hook.singleCmds.Load(); p != 1 || c != int64(3*len(lists)) || s != 0 {
 			t.Errorf("Check(%q) sent %d pipelines of %d commands and %d single commands; want 1 of %d and 0",
-				member, p, c, s, len(lists))
+				member, p, c, s, 3*len(lists))
 		}
 	}
 }
@@ -341,19 +271,401 @@ func containsAll(s string, parts ...string) bool {
 	return true
 }
 
-// BenchmarkCheck measures one check of a canonical number against a
-// campaign list and two shared lists, the usual call.
-func BenchmarkCheck(b *testing.B) {
-	f := newFixture(b)
-	lists := []List{CampaignList(f.keys, "vendas-sp"), SharedList(f.keys, "nao-me-perturbe"), SharedList(f.keys, "spam")}
-	f.add(b, lists[0], "5511900000000")
-	f.add(b, lists[1], "5521*")
-	f.add(b, lists[2], "55900*")
+// TestCheckExpiry walks the clock across expiries: an entry blocks until
+// its expiry and never at or after it, and an expired exact entry leaves a
+// live prefix entry of the same number blocking.
+func TestCheckExpiry(t *testing.T) {
+	f := newFixture(t)
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, ok, err := f.checker.Check(ctx, "5511987654321", lists); err != nil || ok {
-			b.Fatal(ok, err)
+	list := SharedList(f.keys, "opt-out")
+	exp := t0.Add(time.Hour)
+	add := func(entry string, meta Meta) {
+		t.Helper()
+		if _, err := f.store.Add(ctx, list, []string{entry}, AddOptions{Meta: meta}); err != nil {
+			t.Fatal(err)
 		}
 	}
+	add("5511900000001", Meta{ExpiresAt: exp, Reason: ReasonOptOut})       // exact, expiring
+	add("5511800000002", Meta{ExpiresAt: exp})                             // exact, expiring...
+	add("55118*", Meta{Reason: ReasonSpam})                                // ...under a permanent prefix
+	add("5511900000003", Meta{})                                           // permanent
+	add("55119000001*", Meta{ExpiresAt: exp})                              // prefix, expiring
+	add("5511900000020", Meta{ExpiresAt: exp.Add(300 * time.Millisecond)}) // a fraction of a second: kept to the next second
+	if err := f.rdb.ZAdd(ctx, ExpiryKey(list.Key), redis.Z{Score: float64(exp.Unix()) + 0.5, Member: "5511900000030"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.add(t, list, "5511900000030") // expiry written by hand at exp + 0.5 s
+
+	tests := []struct {
+		member string
+		at     time.Time
+		entry  string // "" for allowed
+	}{
+		{"5511900000001", t0, "5511900000001"},
+		{"5511900000001", exp.Add(-time.Nanosecond), "5511900000001"},
+		{"5511900000001", exp, ""},
+		{"5511900000001", exp.Add(time.Nanosecond), ""},
+		{"5511900000001", exp.Add(24 * time.Hour), ""},
+		{"5511800000002", exp.Add(-time.Nanosecond), "5511800000002"},
+		{"5511800000002", exp, "55118*"},
+		{"5511900000003", exp.Add(24 * time.Hour), "5511900000003"},
+		{"5511900000101", exp.Add(-time.Nanosecond), "55119000001*"},
+		{"5511900000101", exp, ""},
+		{"5511900000020", exp.Add(300 * time.Millisecond), "5511900000020"},
+		{"5511900000020", exp.Add(time.Second - time.Nanosecond), "5511900000020"},
+		{"5511900000020", exp.Add(time.Second), ""},
+		{"5511900000030", exp.Add(500*time.Millisecond - time.Nanosecond), "5511900000030"},
+		{"5511900000030", exp.Add(500 * time.Millisecond), ""},
+	}
+	for _, tt := range tests {
+		f.clock.Set(tt.at)
+		m, ok, err := f.checker.Check(ctx, tt.member, []List{list})
+		if err != nil {
+			t.Fatalf("Check(%q) at %v: %v", tt.member, tt.at, err)
+		}
+		if ok != (tt.entry != "") || m.Entry != tt.entry {
+			t.Errorf("Check(%q) at exp%+v = %q, %v; want %q", tt.member, tt.at.Sub(exp), m.Entry, ok, tt.entry)
+		}
+	}
+}
+
+// TestCheckMeta checks that a verdict carries the entry's metadata, with
+// the expiry the server enforced.
+func TestCheckMeta(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	list := SharedList(f.keys, "opt-out")
+	exp := t0.Add(30 * 24 * time.Hour)
+	meta := Meta{Reason: ReasonOptOut, Source: "agi", AddedBy: "ivr", Note: "pressed 9",
+		ExpiresAt: exp, Channel: "PJSIP/trunk-00000042", UniqueID: "1700000000.42"}
+	if _, err := f.store.Add(ctx, list, []string{"5511987654321", "55900*"}, AddOptions{Meta: meta}); err != nil {
+		t.Fatal(err)
+	}
+	f.add(t, list, "5521987654321") // by redis-cli: no metadata
+	want := meta
+	want.AddedAt = t0
+
+	for _, tt := range []struct {
+		member string
+		want   Match
+	}{
+		{"5511987654321", Match{List: list, Entry: "5511987654321", Meta: want}},
+		{"559001234567", Match{List: list, Entry: "55900*", Meta: want}},
+		{"5521987654321", Match{List: list, Entry: "5521987654321"}},
+	} {
+		m, ok, err := f.checker.Check(ctx, tt.member, []List{list})
+		if err != nil || !ok || !sameMatch(m, tt.want) {
+			t.Errorf("Check(%q) = %+v, %v, %v; want %+v", tt.member, m, ok, err, tt.want)
+		}
+	}
+
+	// The expiry index is what counts: an expiry changed by hand is the
+	// one reported.
+	later := exp.Add(time.Hour)
+	if err := f.rdb.ZAdd(ctx, ExpiryKey(list.Key), redis.Z{Score: float64(later.Unix()), Member: "5511987654321"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if m, _, err := f.checker.Check(ctx, "5511987654321", []List{list}); err != nil || !m.Meta.ExpiresAt.Equal(later) {
+		t.Errorf("after ZADD: ExpiresAt = %v, %v; want %v", m.Meta.ExpiresAt, err, later)
+	}
+}
+
+// TestCheckCompact checks compact lists: exact numbers only, members with
+// leading zeros, list order with plain lists, and the rounds trips.
+func TestCheckCompact(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	nmp := SharedListLayout(f.keys, "nao-me-perturbe", LayoutCompact)
+	spam := SharedList(f.keys, "spam")
+	empty := SharedListLayout(f.keys, "empty", LayoutCompact)
+	f.seedCompact(t, nmp, "7", "5511987654321", "5511987650042", "5511987650000", "12125550100", "55119")
+	f.add(t, spam, "55119876543*")
+
+	tests := []struct {
+		name   string
+		member string
+		lists  []List
+		entry  string
+		list   List
+	}{
+		{"exact", "5511987654321", []List{nmp}, "5511987654321", nmp},
+		{"leading zeros", "5511987650042", []List{nmp}, "5511987650042", nmp},
+		{"all zeros", "5511987650000", []List{nmp}, "5511987650000", nmp},
+		{"same bucket, other number", "5511987650420", []List{nmp}, "", List{}},
+		{"other country", "12125550100", []List{nmp}, "12125550100", nmp},
+		{"shortest number", "55119", []List{nmp}, "55119", nmp},
+		{"no prefix semantics", "55119876543210", []List{nmp}, "", List{}},
+		{"extension", "2001", []List{nmp}, "", List{}},
+		{"plain first", "5511987654321", []List{spam, nmp}, "55119876543*", spam},
+		{"compact first", "5511987654321", []List{nmp, spam}, "5511987654321", nmp},
+		{"empty compact list", "5511987654321", []List{empty, spam}, "55119876543*", spam},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, ok, err := f.checker.Check(ctx, tt.member, tt.lists)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != (tt.entry != "") || m.Entry != tt.entry || m.List != tt.list {
+				t.Errorf("Check(%q) = %+v, %v; want %q in %s", tt.member, m, ok, tt.entry, tt.list.Key)
+			}
+		})
+	}
+
+	t.Run("round trips", func(t *testing.T) {
+		c := NewChecker(f.rdb) // knows no version yet
+		f.hook.reset()
+		if _, ok, err := c.Check(ctx, "5511987654321", []List{nmp}); err != nil || !ok {
+			t.Fatalf("first Check = %v, %v", ok, err)
+		}
+		if n := f.hook.roundTrips(); n != 2 {
+			t.Errorf("first Check of a compact list: %d round trips, want 2 (its version, then the check)", n)
+		}
+		f.hook.reset()
+		if _, ok, err := c.Check(ctx, "5511987654321", []List{nmp, spam}); err != nil || !ok {
+			t.Fatalf("second Check = %v, %v", ok, err)
+		}
+		// SISMEMBER and GET for the compact list, three for the plain one.
+		if p, n, s := f.hook.pipelines.Load(), f.hook.pipelinedCmds.Load(), f.hook.singleCmds.Load(); p != 1 || n != 5 || s != 0 {
+			t.Errorf("second Check: %d pipelines of %d commands and %d single commands; want 1 of 5 and 0", p, n, s)
+		}
+	})
+}
+
+// TestCheckCompactReplaced replaces a compact list under a Checker that
+// knows the old version: the very next check sees the new version, even
+// with the old one already deleted, and RefreshVersions spares the extra
+// round trip.
+func TestCheckCompactReplaced(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	nmp := SharedListLayout(f.keys, "nao-me-perturbe", LayoutCompact)
+	check := func(member string) (bool, int64) {
+		t.Helper()
+		f.hook.reset()
+		_, ok, err := f.checker.Check(ctx, member, []List{nmp})
+		if err != nil {
+			t.Fatalf("Check(%q): %v", member, err)
+		}
+		return ok, f.hook.roundTrips()
+	}
+	replace := func(old, ver string, numbers ...string) {
+		t.Helper()
+		f.seedCompact(t, nmp, ver, numbers...)
+		if old != "" {
+			iter := f.rdb.Scan(ctx, 0, BucketKey(nmp.Key, old, "*"), 100).Iterator()
+			for iter.Next(ctx) {
+				f.rdb.Unlink(ctx, iter.Val())
+			}
+			if err := iter.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	if ok, _ := check("5511987654321"); ok {
+		t.Fatal("blocked by a list that does not exist")
+	}
+	replace("", "1", "5511987654321")
+	if ok, trips := check("5511987654321"); !ok || trips != 2 {
+		t.Errorf("after the first version: blocked %v in %d round trips; want true in 2", ok, trips)
+	}
+	if ok, trips := check("5511987654321"); !ok || trips != 1 {
+		t.Errorf("again: blocked %v in %d round trips; want true in 1", ok, trips)
+	}
+	replace("1", "2", "5521987654321")
+	if ok, trips := check("5511987654321"); ok || trips != 2 {
+		t.Errorf("number gone with version 1: blocked %v in %d round trips; want false in 2", ok, trips)
+	}
+	if ok, trips := check("5521987654321"); !ok || trips != 1 {
+		t.Errorf("number of version 2: blocked %v in %d round trips; want true in 1", ok, trips)
+	}
+	replace("2", "3", "5531987654321")
+	f.hook.reset()
+	if err := f.checker.RefreshVersions(ctx, []List{nmp, SharedList(f.keys, "plain")}); err != nil {
+		t.Fatal(err)
+	}
+	if p, c := f.hook.pipelines.Load(), f.hook.pipelinedCmds.Load(); p != 1 || c != 1 {
+		t.Errorf("RefreshVersions: %d pipelines of %d commands, want 1 of 1", p, c)
+	}
+	if ok, trips := check("5531987654321"); !ok || trips != 1 {
+		t.Errorf("after RefreshVersions: blocked %v in %d round trips; want true in 1", ok, trips)
+	}
+}
+
+// TestCheckInvalidLayout checks that a list with an unknown layout is an
+// error, not a plain list by accident.
+func TestCheckInvalidLayout(t *testing.T) {
+	f := newFixture(t)
+	bad := SharedListLayout(f.keys, "nmp", "compressed")
+	_, _, err := f.checker.Check(context.Background(), "5511987654321", []List{bad})
+	if !errors.Is(err, ErrInvalidLayout) || !strings.Contains(err.Error(), bad.Key) {
+		t.Errorf("Check with layout %q = %v; want ErrInvalidLayout naming %s", bad.Layout, err, bad.Key)
+	}
+}
+
+// TestCheckBatch checks that CheckBatch gives every member the verdict
+// Check gives it, in one pipeline, over enough members to split the
+// commands.
+func TestCheckBatch(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	campaign := CampaignList(f.keys, "vendas-sp")
+	optOut := SharedList(f.keys, "opt-out")
+	nmp := SharedListLayout(f.keys, "nao-me-perturbe", LayoutCompact)
+	lists := []List{campaign, optOut, nmp}
+	exp := t0.Add(time.Hour)
+
+	var members []string
+	for i := range 600 {
+		members = append(members, fmt.Sprintf("55119%08d", i*7919))
+	}
+	members = append(members, "2001", "", "55900*", "5511900000001", "5511900000002", "559001234567")
+	f.add(t, campaign, "2001", "55119000*")
+	for _, a := range []struct {
+		entries []string
+		meta    Meta
+	}{
+		{[]string{members[10], members[500], "55900*"}, Meta{Reason: ReasonOptOut}},
+		{[]string{members[20], "5511900000001"}, Meta{ExpiresAt: exp}},
+	} {
+		if _, err := f.store.Add(ctx, optOut, a.entries, AddOptions{Meta: a.meta}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var compact []string
+	for i := 0; i < 600; i += 3 {
+		compact = append(compact, members[i])
+	}
+	f.seedCompact(t, nmp, "1", compact...)
+	if err := f.checker.RefreshVersions(ctx, lists); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, at := range []time.Time{t0, exp} {
+		f.clock.Set(at)
+		f.hook.reset()
+		results, err := f.checker.CheckBatch(ctx, members, lists)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The membership, then the expiries and metadata of the entries found.
+		if p, s := f.hook.pipelines.Load(), f.hook.singleCmds.Load(); p != 2 || s != 0 {
+			t.Errorf("CheckBatch: %d pipelines and %d single commands, want 2 and 0", p, s)
+		}
+		if len(results) != len(members) {
+			t.Fatalf("CheckBatch: %d results for %d members", len(results), len(members))
+		}
+		blocked := 0
+		for i, member := range members {
+			m, ok, err := f.checker.Check(ctx, member, lists)
+			got := results[i]
+			if (err == nil) != (got.Err == nil) || ok != got.Blocked || !sameMatch(m, got.Match) {
+				t.Errorf("at %v, member %q: CheckBatch = %+v; Check = %+v, %v, %v", at, member, got, m, ok, err)
+			}
+			if got.Err != nil && !errors.Is(got.Err, ErrInvalidMember) {
+				t.Errorf("member %q: Err = %v, want ErrInvalidMember", member, got.Err)
+			}
+			if got.Blocked {
+				blocked++
+			}
+		}
+		if blocked < 200 {
+			t.Errorf("only %d members blocked: the test blocks more", blocked)
+		}
+	}
+
+	// Nothing found in a plain list: one round trip.
+	f.hook.reset()
+	results, err := f.checker.CheckBatch(ctx, []string{"5599999999999", members[3]}, []List{optOut, nmp})
+	if err != nil || results[0].Blocked || !results[1].Blocked || results[1].List != nmp {
+		t.Fatalf("CheckBatch = %+v, %v; want allowed, then blocked by %s", results, err, nmp.Key)
+	}
+	if p, s := f.hook.pipelines.Load(), f.hook.singleCmds.Load(); p != 1 || s != 0 {
+		t.Errorf("CheckBatch without plain hits: %d pipelines and %d single commands, want 1 and 0", p, s)
+	}
+}
+
+// TestCheckBatchConcurrent runs batches concurrently (go test -race).
+func TestCheckBatchConcurrent(t *testing.T) {
+	f := newFixture(t)
+	list := SharedList(f.keys, "spam")
+	nmp := SharedListLayout(f.keys, "nmp", LayoutCompact)
+	f.add(t, list, "5511*")
+	f.seedCompact(t, nmp, "1", "5521987654321")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			r, err := f.checker.CheckBatch(context.Background(), []string{"5511987654321", "5521987654321", "5531987654321"}, []List{list, nmp})
+			if err == nil && (!r[0].Blocked || !r[1].Blocked || r[2].Blocked) {
+				err = fmt.Errorf("verdicts %+v", r)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// BenchmarkCheck measures one check of a canonical number against a
+// campaign list and two shared lists, the usual call: all plain, and with
+// a compact national list.
+func BenchmarkCheck(b *testing.B) {
+	for _, layout := range []string{LayoutPlain, LayoutCompact} {
+		b.Run(layout, func(b *testing.B) {
+			f := newFixture(b)
+			lists := benchLists(b, f, layout)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok, err := f.checker.Check(ctx, "5511987654321", lists); err != nil || ok {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCheckBatch measures a batch of 1000 members against the same
+// lists; ns/op is per batch.
+func BenchmarkCheckBatch(b *testing.B) {
+	for _, layout := range []string{LayoutPlain, LayoutCompact} {
+		b.Run(layout, func(b *testing.B) {
+			f := newFixture(b)
+			lists := benchLists(b, f, layout)
+			members := make([]string, 1000)
+			for i := range members {
+				members[i] = fmt.Sprintf("551198%07d", i*9973)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.checker.CheckBatch(ctx, members, lists); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(members)), "ns/member")
+		})
+	}
+}
+
+func benchLists(b *testing.B, f *fixture, layout string) []List {
+	lists := []List{CampaignList(f.keys, "vendas-sp"), SharedListLayout(f.keys, "nao-me-perturbe", layout), SharedList(f.keys, "spam")}
+	f.add(b, lists[0], "5511900000000")
+	if layout == LayoutCompact {
+		f.seedCompact(b, lists[1], "1", "5521987654321")
+	} else {
+		f.add(b, lists[1], "5521*")
+	}
+	f.add(b, lists[2], "55900*")
+	if err := f.checker.RefreshVersions(context.Background(), lists); err != nil {
+		b.Fatal(err)
+	}
+	return lists
 }

@@ -3,6 +3,7 @@ package blacklist
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -145,6 +146,10 @@ type AuditRecord struct {
 	At     time.Time
 	// ExpiresAt is the entry's expiry, zero for none.
 	ExpiresAt time.Time
+	// Channel and UniqueID name the Asterisk call during which the entry
+	// was added, if any.
+	Channel  string
+	UniqueID string
 }
 
 // AddAudit queues on pipe the XADD of rec to the audit stream of the list
@@ -164,6 +169,8 @@ func AddAudit(ctx context.Context, pipe redis.Pipeliner, list string, rec AuditR
 	add("reason", rec.Reason)
 	add("source", rec.Source)
 	add("note", rec.Note)
+	add("channel", rec.Channel)
+	add("uniqueid", rec.UniqueID)
 	if !rec.ExpiresAt.IsZero() {
 		add("expires_at", rec.ExpiresAt.UTC().Format(time.RFC3339))
 	}
@@ -185,7 +192,10 @@ type Event struct {
 	By        string    `json:"by,omitempty"`
 	At        time.Time `json:"at"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
-	// Dequeued is how many queued contacts this change removed, per campaign.
+	// Dequeued is how many queued contacts this change removed, per
+	// campaign. Store.Add publishes in the same round trip as the removal,
+	// before the counts are known, and leaves it out: AddResult.Dequeued
+	// has them.
 	Dequeued map[string]int64 `json:"dequeued,omitempty"`
 }
 
@@ -195,9 +205,31 @@ type Queue struct {
 	Campaign string
 	Key      string // the Redis key, verbatim
 	Type     string // QueueList, QueueSet or QueueZSet
-	Format   string // FormatCanonical, FormatE164 or FormatNational
+	Format   string // FormatCanonical ("" too), FormatE164 or FormatNational
 	// CountryCode is the campaign's country code, for FormatNational.
 	CountryCode string
+}
+
+// ErrInvalidQueue is matched (errors.Is) by the error of Queue.Validate.
+var ErrInvalidQueue = errors.New("invalid contacts queue")
+
+// Validate reports a queue that Remove cannot use: no key, an unknown type
+// or format, or the national format without a country code.
+func (q Queue) Validate() error {
+	switch {
+	case q.Key == "":
+		return fmt.Errorf("contacts queue of campaign %q: %w: no key", q.Campaign, ErrInvalidQueue)
+	case q.Type != QueueList && q.Type != QueueSet && q.Type != QueueZSet:
+		return fmt.Errorf("contacts queue %s of campaign %q: %w: type %q, want %q, %q or %q",
+			q.Key, q.Campaign, ErrInvalidQueue, q.Type, QueueList, QueueSet, QueueZSet)
+	case q.Format != "" && q.Format != FormatCanonical && q.Format != FormatE164 && q.Format != FormatNational:
+		return fmt.Errorf("contacts queue %s of campaign %q: %w: format %q, want %q, %q or %q",
+			q.Key, q.Campaign, ErrInvalidQueue, q.Format, FormatCanonical, FormatE164, FormatNational)
+	case q.Format == FormatNational && q.CountryCode == "":
+		return fmt.Errorf("contacts queue %s of campaign %q: %w: the national format needs the country code",
+			q.Key, q.Campaign, ErrInvalidQueue)
+	}
+	return nil
 }
 
 // Queue types and number formats.
