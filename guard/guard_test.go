@@ -198,3 +198,33 @@ func TestRedisDownFollowsOnError(t *testing.T) {
 		t.Errorf("error %q does not name the number", v.Err)
 	}
 }
+
+func TestEntryReasonAndExpiry(t *testing.T) {
+	f := newFixture(t)
+	f.guard.SetCampaigns(map[string]*config.Campaign{"promo": f.campaign("promo", "spam")})
+	store := blacklist.NewStore(f.rdb, f.keys)
+	ctx := context.Background()
+	if _, err := store.Add(ctx, blacklist.CampaignList(f.keys, "promo"), []string{"5511987654321"},
+		blacklist.AddOptions{Meta: blacklist.Meta{Reason: "consent-revoked"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Add(ctx, blacklist.SharedList(f.keys, "spam"), []string{"5511955554444"},
+		blacklist.AddOptions{Meta: blacklist.Meta{ExpiresAt: time.Now().Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	url := "agi://127.0.0.1/blacklist?campaign=promo"
+	res := f.call(url, "5511987654321")
+	if res.Vars[guard.VarStatus] != "BLOCKED" || res.Vars[guard.VarReason] != "consent-revoked" {
+		t.Errorf("entry with a reason: vars %v", res.Vars)
+	}
+	res = f.call(url, "5511955554444")
+	if res.Vars[guard.VarStatus] != "BLOCKED" || res.Vars[guard.VarReason] != "spam" {
+		t.Errorf("entry that has not expired, no reason of its own: vars %v", res.Vars)
+	}
+	// The expiry passes (moved into the past): the entry stops blocking
+	// before any sweeper runs.
+	f.rdb.ZAdd(ctx, blacklist.ExpiryKey(f.keys.Shared("spam")), redis.Z{Score: float64(time.Now().Add(-time.Second).Unix()), Member: "5511955554444"})
+	if got := f.call(url, "5511955554444").Vars[guard.VarStatus]; got != "ALLOWED" {
+		t.Errorf("expired entry: %s", got)
+	}
+}
