@@ -426,7 +426,7 @@ func TestAddDequeues(t *testing.T) {
 					queued = append(queued, q.Formatted(n))
 				}
 				queued = append(queued, q.Formatted("55900123")) // a prefix entry removes no number it covers
-				wantRemoved := int64(3)                           // 5511987654321, 5521988887777 and 2001
+				wantRemoved := int64(3)                          // 5511987654321, 5521988887777 and 2001
 				switch typ {
 				case QueueList:
 					queued = append(queued, q.Formatted("5511987654321")) // queued twice

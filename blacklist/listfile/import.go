@@ -111,40 +111,6 @@ type Summary struct {
 	Duration time.Duration
 }
 
-// Import reads a list file from r and imports its numbers into opt.List.
-//
-// Every row is normalized with opt.Rules; a row that is not a number (or, in
-// a compact list, not a whole phone number) is refused, written to
-// opt.Rejects with its line number and why, and the import goes on. Rows
-// ending in '*' are prefix entries (plain lists only). The numbers are sent
-// in batches of opt.BatchSize members per SADD, several batches per pipeline
-// round trip and two round trips in flight, in constant memory.
-//
-// Merge adds the numbers to the list; entries already there keep their
-// metadata, and lose their expiry (an imported entry blocks for good).
-//
-// Replace builds the new list beside the live one and switches to it
-// atomically, so that a call never sees an empty or partial list: a plain
-// list is built under a staging key and swapped in with RENAME in a
-// MULTI/EXEC transaction, the old set then freed with UNLINK; a compact list
-// is written as a new version, the version pointer switched, and the old
-// version's keys unlinked after opt.Grace. Replace drops every entry's
-// metadata and expiry: the new list holds only what the file holds. Entries
-// added to the list by others while a replace runs are lost. A replace whose
-// file has no valid number fails with ErrEmptyReplace and leaves the list
-// alone.
-//
-// One audit record ("import-merge" or "import-replace", with the count)
-// goes to the list's audit stream and one Event to the events channel.
-//
-// The error is an *Error for a file that cannot be read, ErrEmptyReplace,
-// ErrLeftover (the replace is done), a rejects write error, or a Redis
-// error. On an error other than ErrLeftover, a merge has added what it sent
-// before the error, and a replace has left the list as it was.
-func Import(ctx context.Context, rdb redis.UniversalClient, r io.Reader, opt ImportOptions) (Summary, error) {
-	return importFile(ctx, rdb, r, opt, isCompact(opt.List))
-}
-
 // batchesPerRound is how many batches one pipeline round trip carries.
 const batchesPerRound = 16
 
@@ -174,6 +140,8 @@ type importer struct {
 	// Compact lists: the version written to, and its bucket key prefix.
 	version      string
 	bucketPrefix string
+
+	scratch []uint64 // room for radixSort
 
 	jobs chan *job
 	free chan *job
@@ -205,7 +173,37 @@ type queueCmds struct {
 	cmds     []*redis.IntCmd
 }
 
-func importFile(ctx context.Context, rdb redis.UniversalClient, r io.Reader, opt ImportOptions, compact bool) (Summary, error) {
+// Import reads a list file from r and imports its numbers into opt.List.
+//
+// Every row is normalized with opt.Rules; a row that is not a number (or, in
+// a compact list, not a whole phone number) is refused, written to
+// opt.Rejects with its line number and why, and the import goes on. Rows
+// ending in '*' are prefix entries (plain lists only). The numbers are sent
+// in batches of opt.BatchSize members per SADD, several batches per pipeline
+// round trip and two round trips in flight, in constant memory.
+//
+// Merge adds the numbers to the list; entries already there keep their
+// metadata, and lose their expiry (an imported entry blocks for good).
+//
+// Replace builds the new list beside the live one and switches to it
+// atomically, so that a call never sees an empty or partial list: a plain
+// list is built under a staging key and swapped in with RENAME in a
+// MULTI/EXEC transaction, the old set then freed with UNLINK; a compact list
+// is written as a new version, the version pointer switched, and the old
+// version's keys unlinked after opt.Grace. Replace drops every entry's
+// metadata and expiry: the new list holds only what the file holds. Entries
+// added to the list by others while a replace runs are lost. A replace whose
+// file has no valid number fails with ErrEmptyReplace and leaves the list
+// alone.
+//
+// One audit record ("import-merge" or "import-replace", with the count)
+// goes to the list's audit stream and one Event to the events channel.
+//
+// The error is an *Error for a file that cannot be read, ErrEmptyReplace,
+// ErrLeftover (the replace is done), a rejects write error, or a Redis
+// error. On an error other than ErrLeftover, a merge has added what it sent
+// before the error, and a replace has left the list as it was.
+func Import(ctx context.Context, rdb redis.UniversalClient, r io.Reader, opt ImportOptions) (Summary, error) {
 	start := time.Now()
 	switch opt.Mode {
 	case "":
@@ -214,6 +212,18 @@ func importFile(ctx context.Context, rdb redis.UniversalClient, r io.Reader, opt
 	default:
 		return Summary{}, fmt.Errorf("import into %s: %w: mode %q: want %q or %q", opt.List.Key, ErrOption, opt.Mode, ModeMerge, ModeReplace)
 	}
+	if opt.List.Key == "" {
+		return Summary{}, fmt.Errorf("import into list %q: %w: no Redis key", opt.List.Name, ErrOption)
+	}
+	if err := blacklist.ValidLayout(opt.List.Layout); err != nil {
+		return Summary{}, fmt.Errorf("import into %s: %w", opt.List.Key, err)
+	}
+	for _, q := range opt.Queues {
+		if err := q.Validate(); err != nil {
+			return Summary{}, fmt.Errorf("import into %s: %w", opt.List.Key, err)
+		}
+	}
+
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = DefaultBatchSize
 	}
@@ -231,7 +241,7 @@ func importFile(ctx context.Context, rdb redis.UniversalClient, r io.Reader, opt
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	im := &importer{
-		ctx: ctx, cancel: cancel, rdb: rdb, opt: opt, compact: compact,
+		ctx: ctx, cancel: cancel, rdb: rdb, opt: opt, compact: opt.List.Compact(),
 		replace: opt.Mode == ModeReplace, list: opt.List.Key,
 		dequeued: map[string]int64{},
 	}
@@ -246,7 +256,7 @@ func importFile(ctx context.Context, rdb redis.UniversalClient, r io.Reader, opt
 	}
 
 	pool := writers + 2*batchesPerRound
-	if !compact {
+	if !im.compact {
 		pool = 2 * writers
 	}
 	im.jobs = make(chan *job, pool)
@@ -540,7 +550,10 @@ func (im *importer) sendChunk(chunk []uint64) error {
 	if len(chunk) == 0 {
 		return nil
 	}
-	slices.Sort(chunk)
+	if im.scratch == nil {
+		im.scratch = make([]uint64, cap(chunk))
+	}
+	radixSort(chunk, im.scratch)
 	uniq := slices.Compact(chunk)
 	im.sum.Duplicates += int64(len(chunk) - len(uniq))
 	perJob := im.opt.BatchSize * batchesPerRound
@@ -610,12 +623,12 @@ func (im *importer) writePlain(j *job) error {
 	return im.exec(j, j.members)
 }
 
-// smallInts holds the compact members boxed once: every member is below
-// 10^CompactDigits.
-var smallInts = func() []any {
+// compactMembers holds every compact member as Redis writes it, boxed
+// once: an argument that costs no allocation and no formatting.
+var compactMembers = func() []any {
 	s := make([]any, 10000)
 	for i := range s {
-		s[i] = int64(i)
+		s[i] = strconv.Itoa(i)
 	}
 	return s
 }()
@@ -634,7 +647,7 @@ func (im *importer) writeCompact(j *job) error {
 		start := len(j.args)
 		j.args = append(j.args, "sadd", string(j.key))
 		for _, n := range j.nums[i:k] {
-			j.args = append(j.args, smallInts[n%10000])
+			j.args = append(j.args, compactMembers[n%10000])
 		}
 		cmd := redis.NewIntCmd(ctx, j.args[start:len(j.args):len(j.args)]...)
 		j.cmds = append(j.cmds, cmd)

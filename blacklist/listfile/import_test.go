@@ -43,7 +43,10 @@ func (f *fixture) importInto(t testing.TB, in string, opt ImportOptions, compact
 	if opt.Grace == 0 {
 		opt.Grace = time.Millisecond
 	}
-	return importFile(f.ctx, f.rdb, strings.NewReader(in), opt, compact)
+	if compact {
+		opt.List.Layout = blacklist.LayoutCompact
+	}
+	return Import(f.ctx, f.rdb, strings.NewReader(in), opt)
 }
 
 // members returns the members of a plain set, sorted.

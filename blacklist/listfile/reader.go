@@ -59,7 +59,7 @@ type ReaderOptions struct {
 	// Header says whether the first row is a header; nil detects it: the
 	// first row is a header when its chosen field holds no digit.
 	Header *bool
-	// Raw keeps each record's bytes as read (Record.Raw), to write rows back
+	// Raw keeps each record as read (Record.Raw), to write rows back
 	// unchanged.
 	Raw bool
 }
@@ -68,15 +68,16 @@ type ReaderOptions struct {
 type Record struct {
 	// Line is the line the row starts on, 1-based.
 	Line int64
-	// Value is the chosen field, as read.
+	// Value is the chosen field, as read. In a one-per-line file it shares
+	// memory with the rows around it (blocks of 64 KiB): copy it
+	// (strings.Clone) to keep a few values of a big file.
 	Value string
 	// Err is a problem of this row alone (it has no such column, its line
 	// is too long): the row cannot be used, the file goes on.
 	Err error
 	// Raw is the row as read, line ending included (when the file has one
-	// there), with ReaderOptions.Raw; it is valid until the next call of
-	// Next.
-	Raw []byte
+	// there), with ReaderOptions.Raw.
+	Raw string
 }
 
 // Reader reads the records of a list file or a lead file, one at a time and
@@ -101,7 +102,7 @@ type Reader struct {
 	comma   rune // 0: one number per line
 	newline string
 	header  []string
-	hdrRaw  []byte
+	hdrRaw  string
 
 	// CSV mode.
 	csv     *csv.Reader
@@ -109,6 +110,7 @@ type Reader struct {
 	prevEnd int64 // input offset of the end of the last row read
 
 	// One-per-line mode.
+	lines      *lineReader
 	line       int64
 	lineFields []string
 
@@ -167,7 +169,9 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 		return nil, lr.errorf(0, "%w: column %d: the file has one number per line (no ',' ';' or tab in its first line)", ErrColumn, lr.column+1)
 	}
 
-	if lr.comma != 0 {
+	if lr.comma == 0 {
+		lr.lines = &lineReader{r: br, buf: make([]byte, lineBlock)}
+	} else {
 		if lr.raw {
 			lr.rec = &recorder{r: br}
 			lr.csv = csv.NewReader(lr.rec)
@@ -203,7 +207,6 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	}
 	if !isHeader {
 		first.fields = slices.Clone(first.fields)
-		first.raw = bytes.Clone(first.raw)
 		lr.first, lr.hasFirst = first, true
 		return lr, nil
 	}
@@ -211,7 +214,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	for i, f := range fields {
 		lr.header[i] = strings.Clone(f)
 	}
-	lr.hdrRaw = bytes.Clone(first.raw)
+	lr.hdrRaw = first.raw
 	if byName {
 		want := strings.TrimSpace(opt.Column)
 		lr.column = -1
@@ -260,7 +263,7 @@ func (lr *Reader) Next() (Record, error) {
 type row struct {
 	fields []string
 	line   int64  // the line it starts on
-	raw    []byte // its bytes, when kept
+	raw    string // as read, when kept
 	err    error  // a problem of this row alone
 }
 
@@ -296,7 +299,7 @@ func (lr *Reader) readRow() (row, error) {
 		}
 		r := row{fields: fields, line: int64(line)}
 		if lr.rec != nil {
-			r.raw = bytes.TrimLeft(lr.rec.bytes(start, lr.prevEnd), "\r\n")
+			r.raw = string(bytes.TrimLeft(lr.rec.bytes(start, lr.prevEnd), "\r\n"))
 		}
 		return r, nil
 	}
@@ -304,46 +307,89 @@ func (lr *Reader) readRow() (row, error) {
 
 func (lr *Reader) readLine() (row, error) {
 	for {
-		b, err := lr.br.ReadSlice('\n')
-		if len(b) == 0 && err != nil {
+		line, tooLong, err := lr.lines.next()
+		if err != nil {
 			if err == io.EOF {
 				return row{}, io.EOF
 			}
 			return row{}, lr.errorf(lr.line+1, "%w", err)
 		}
 		lr.line++
-		if err == bufio.ErrBufferFull {
-			// Skip the rest of the line; it is a row of its own, refused.
-			line := lr.line
-			for err == bufio.ErrBufferFull {
-				_, err = lr.br.ReadSlice('\n')
-			}
-			if err != nil && err != io.EOF {
-				return row{}, lr.errorf(line, "%w", err)
-			}
-			return row{line: line, err: fmt.Errorf("line longer than %d bytes", bufferSize)}, nil
+		if tooLong {
+			return row{line: lr.line, err: fmt.Errorf("line longer than %d bytes", bufferSize)}, nil
 		}
-		if err != nil && err != io.EOF {
-			return row{}, lr.errorf(lr.line, "%w", err)
-		}
-		v := bytes.TrimSpace(b)
+		v := strings.TrimSpace(line)
 		if len(v) == 0 || v[0] == '#' {
 			continue
 		}
 		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 			v = v[1 : len(v)-1]
 		}
-		lr.lineFields = append(lr.lineFields[:0], string(v))
-		return row{fields: lr.lineFields, line: lr.line, raw: b}, nil
+		lr.lineFields = append(lr.lineFields[:0], v)
+		return row{fields: lr.lineFields, line: lr.line, raw: line}, nil
+	}
+}
+
+// lineBlock is the size of the blocks of a lineReader: the largest size
+// class of small objects, which the allocator recycles; larger blocks are
+// fresh pages each time, several times slower to fill.
+const lineBlock = 64 << 10
+
+// lineReader splits its input in lines without an allocation per line: it
+// reads blocks, turns each into one string, and cuts the lines out of it.
+type lineReader struct {
+	r     io.Reader
+	buf   []byte
+	block string // the block being cut
+	pos   int    // where the next line starts in block
+	err   error  // the error that ended the input, after block
+}
+
+// next returns the next line with its '\n' (the last line may have none),
+// or io.EOF or the input's error after the last. A line longer than
+// bufferSize comes back empty, with tooLong.
+func (lr *lineReader) next() (line string, tooLong bool, err error) {
+	var carry []byte // the start of a line that crosses blocks
+	for {
+		rest := lr.block[lr.pos:]
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			lr.pos += i + 1
+			switch {
+			case tooLong || len(carry)+i+1 > bufferSize:
+				return "", true, nil
+			case carry != nil:
+				return string(append(carry, rest[:i+1]...)), false, nil
+			}
+			return rest[:i+1], false, nil
+		}
+		lr.pos = len(lr.block)
+		if tooLong || len(carry)+len(rest) > bufferSize {
+			tooLong, carry = true, carry[:0]
+		} else if rest != "" {
+			carry = append(carry, rest...)
+		}
+		if lr.err != nil {
+			switch {
+			case tooLong:
+				return "", true, nil
+			case len(carry) > 0:
+				return string(carry), false, nil
+			}
+			return "", false, lr.err
+		}
+		// ReadAtLeast keeps an error that comes with data for the next
+		// read (the input's errors are sticky: see countingReader).
+		n, err := io.ReadAtLeast(lr.r, lr.buf, 1)
+		lr.block, lr.pos, lr.err = string(lr.buf[:n]), 0, err
 	}
 }
 
 // Header returns the header row's fields, or nil when the file has none.
 func (lr *Reader) Header() []string { return lr.header }
 
-// HeaderRaw returns the header row as read, line ending included, or nil.
+// HeaderRaw returns the header row as read, line ending included, or "".
 // It needs ReaderOptions.Raw.
-func (lr *Reader) HeaderRaw() []byte { return lr.hdrRaw }
+func (lr *Reader) HeaderRaw() string { return lr.hdrRaw }
 
 // Comma returns the detected delimiter, or 0 for a one-per-line file.
 func (lr *Reader) Comma() rune { return lr.comma }
