@@ -29,7 +29,7 @@ func TestExportPlain(t *testing.T) {
 	f.rdb.ZAdd(f.ctx, blacklist.ExpiryKey(l.Key),
 		redis.Z{Score: float64(future.Unix()), Member: "5521988887777"},
 		redis.Z{Score: float64(time.Now().Add(-time.Minute).Unix()), Member: "5531977776666"}, // expired: left out
-		redis.Z{Score: 1e300, Member: "55900*"}, // never
+		redis.Z{Score: 1e300, Member: "55900*"},                                               // never
 	)
 	var out bytes.Buffer
 	n, err := Export(f.ctx, f.rdb, layout(l, false), &out)
