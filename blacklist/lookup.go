@@ -36,7 +36,7 @@ func (c *Checker) run(ctx context.Context, members []string, idx []int, lists []
 		}
 	}
 	if err := c.ensureVersions(ctx, lists); err != nil {
-		return fmt.Errorf("blacklist: checking %s: %w", subject(members), err)
+		return err
 	}
 	for attempt := 1; ; attempt++ {
 		lk := c.newLookup(ctx, members, lists, oneTrip)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -350,16 +351,15 @@ func (s *Store) Lookup(ctx context.Context, l List, entry string) (Entry, error)
 		return Entry{}, fmt.Errorf("blacklist: looking up in %s: %w", l.Key, err)
 	}
 	if l.Compact() {
-		ver, err := liveVersion(ctx, s.rdb, l.Key)
-		if err != nil || ver == "" {
-			return Entry{Member: entry}, wrapIf(err, "blacklist: looking up %q: ", entry)
-		}
 		bucket, _, _ := CompactSplit(entry)
-		in, err := s.rdb.SIsMember(ctx, BucketKey(l.Key, ver, bucket), compactMember(entry)).Result()
+		var in *redis.BoolCmd
+		ver, err := s.readLive(ctx, l, func(p redis.Pipeliner, ver string) {
+			in = p.SIsMember(ctx, BucketKey(l.Key, ver, bucket), compactMember(entry))
+		})
 		if err != nil {
-			return Entry{}, fmt.Errorf("blacklist: looking up %q in %s: %w", entry, BucketKey(l.Key, ver, bucket), err)
+			return Entry{}, fmt.Errorf("blacklist: looking up %q: %w", entry, err)
 		}
-		return Entry{Member: entry, Present: in}, nil
+		return Entry{Member: entry, Present: ver != "" && in.Val()}, nil
 	}
 	var (
 		in    *redis.BoolCmd
@@ -420,13 +420,48 @@ func (s *Store) Count(ctx context.Context, l List) (int64, error) {
 		}
 		return n, nil
 	}
-	ver, err := liveVersion(ctx, s.rdb, l.Key)
-	if err != nil || ver == "" {
-		return 0, wrapIf(err, "blacklist: counting: ")
+	var n *redis.StringCmd
+	ver, err := s.readLive(ctx, l, func(p redis.Pipeliner, ver string) { n = p.Get(ctx, CompactCountKey(l.Key, ver)) })
+	if err != nil {
+		return 0, fmt.Errorf("blacklist: counting: %w", err)
 	}
-	n, err := s.rdb.Get(ctx, CompactCountKey(l.Key, ver)).Int64()
-	if err != nil && err != redis.Nil {
-		return 0, fmt.Errorf("blacklist: counting %s: GET %s: %w", l.Key, CompactCountKey(l.Key, ver), err)
+	if ver == "" {
+		return 0, nil // no version: empty
 	}
-	return n, nil
+	count, _ := strconv.ParseInt(n.Val(), 10, 64) // no count key yet: 0
+	return count, nil
+}
+
+// readLive queues read's commands on a pipeline for the live version of the
+// compact list l, followed by a GET of its version key that proves they
+// read the live version, and starts again when the list was replaced in
+// between (ErrListReplaced after maxAttempts). ver is "" for a list with
+// no version (empty), whose reads mean nothing.
+func (s *Store) readLive(ctx context.Context, l List, read func(p redis.Pipeliner, ver string)) (ver string, err error) {
+	if ver, err = liveVersion(ctx, s.rdb, l.Key); err != nil || ver == "" {
+		return "", err
+	}
+	for attempt := 1; ; attempt++ {
+		var live *redis.StringCmd
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			read(p, ver)
+			live = p.Get(ctx, VersionKey(l.Key))
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			for _, cmd := range cmds {
+				if e := cmd.Err(); e != nil && !errors.Is(e, redis.Nil) {
+					return "", fmt.Errorf("reading compact list %s: %s %s: %w", l.Key, cmd.Name(), cmdKey(cmd), e)
+				}
+			}
+			return "", fmt.Errorf("reading compact list %s: %w", l.Key, err)
+		}
+		if live.Val() == ver || live.Val() == "" {
+			return live.Val(), nil
+		}
+		if attempt == maxAttempts {
+			return "", fmt.Errorf("reading compact list %s: %w: version %q is now %q", l.Key, ErrListReplaced, ver, live.Val())
+		}
+		ver = live.Val()
+	}
 }
