@@ -201,13 +201,35 @@ func (c *Checker) newLookup(ctx context.Context, members []string, lists []List,
 			continue
 		}
 		if ll.ver != "" {
+			// The bucket keys share one string, and each key and member is
+			// boxed as a pointer into strs: one allocation per command.
+			base := BucketKey(key, ll.ver, "")
+			n, size := 0, 0
+			for j, m := range members {
+				if ll.isMember[j] != notCompact {
+					n++
+					size += len(base) + len(m) - CompactDigits
+				}
+			}
+			var b strings.Builder
+			b.Grow(size)
+			for j, m := range members {
+				if ll.isMember[j] != notCompact {
+					b.WriteString(base)
+					b.WriteString(m[:len(m)-CompactDigits])
+				}
+			}
+			all, off := b.String(), 0
+			strs := make([]string, 0, 2*n)
 			for j, m := range members {
 				if ll.isMember[j] == notCompact {
 					continue
 				}
-				bucket, _, _ := CompactSplit(m)
+				end := off + len(base) + len(m) - CompactDigits
+				strs = append(strs, all[off:end], compactMember(m))
+				off = end
 				start := len(args)
-				args = append(args, "sismember", BucketKey(key, ll.ver, bucket), compactMember(m))
+				args = append(args, "sismember", &strs[len(strs)-2], &strs[len(strs)-1])
 				ll.isMember[j] = len(lk.cmds)
 				lk.cmds = append(lk.cmds, redis.NewBoolCmd(ctx, args[start:len(args):len(args)]...))
 			}
