@@ -14,9 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrListReplaced is matched (errors.Is) by the error of a check or a scan
-// that kept meeting a compact list in the middle of a replacement (its live
-// version changed under it); trying again is safe.
+// ErrListReplaced is matched (errors.Is) by the error of a read of a
+// compact list (a check, a scan, a lookup) that kept meeting it in the
+// middle of a replacement (its live version changed under it); trying
+// again is safe.
 var ErrListReplaced = errors.New("compact list replaced during the operation")
 
 // Match says why a member is blocked.
@@ -331,25 +332,4 @@ func validMember(member string) error {
 		return fmt.Errorf("blacklist member %q: %w: '*' marks prefix entries and cannot be checked", member, ErrInvalidMember)
 	}
 	return nil
-}
-
-// candidates returns the entries that block member, best first: member
-// itself, then its prefix entries from the longest (member+"*") to the
-// shortest (member[:1]+"*"). The prefix entries share one allocation.
-func candidates(member string) []string {
-	n := len(member)
-	var b strings.Builder
-	b.Grow(n*(n+1)/2 + n) // n prefixes of 1..n bytes, each with a '*'
-	for i := n; i >= 1; i-- {
-		b.WriteString(member[:i])
-		b.WriteByte('*')
-	}
-	all := b.String()
-	entries := make([]string, 0, n+1)
-	entries = append(entries, member)
-	for i, off := n, 0; i >= 1; i-- {
-		entries = append(entries, all[off:off+i+1])
-		off += i + 1
-	}
-	return entries
 }

@@ -84,7 +84,8 @@ type lookup struct {
 	members []string
 	// cands holds every entry that would block some member, once: the
 	// members of a batch share most of their prefix entries. The
-	// candidates of member i, best first (see candidates), are
+	// candidates of member i, best first (the member itself, then its
+	// prefix entries from the longest to the shortest), are
 	// cands[slots[j]] for j from off[i] to off[i+1]-1.
 	cands []string
 	slots []int32
@@ -249,8 +250,8 @@ func (c *Checker) newLookup(ctx context.Context, members []string, lists []List,
 	return lk
 }
 
-// candidates fills cands, slots and off: every member's candidates (see
-// the function candidates), each distinct one once. The members are
+// candidates fills cands, slots and off: every member's candidates, each
+// distinct one once. The members are
 // walked in sorted order, where a member shares with the one before it
 // exactly the prefix entries of their common prefix (and its exact entry
 // when they are equal): finding what is shared costs no map.

@@ -151,8 +151,8 @@ func FuzzValidName(f *testing.F) {
 	})
 }
 
-// FuzzCandidates checks the entries asked for any member: the member, then
-// every prefix of it with a "*", longest first.
+// FuzzCandidates checks the entries a check asks for any member: the
+// member, then every prefix of it with a "*", longest first.
 func FuzzCandidates(f *testing.F) {
 	for _, seed := range []string{"1", "2001", "5511987654321"} {
 		f.Add(seed)
@@ -161,9 +161,14 @@ func FuzzCandidates(f *testing.F) {
 		if validMember(member) != nil {
 			return
 		}
-		got := candidates(member)
-		if len(got) != len(member)+1 || got[0] != member {
-			t.Fatalf("candidates(%q) = %q", member, got)
+		lk := &lookup{members: []string{member}}
+		lk.candidates()
+		var got []string
+		for _, u := range lk.slots[lk.off[0]:lk.off[1]] {
+			got = append(got, lk.cands[u])
+		}
+		if len(got) != len(member)+1 || len(lk.cands) != len(got) || got[0] != member {
+			t.Fatalf("candidates of %q = %q (%d asked)", member, got, len(lk.cands))
 		}
 		for i, e := range got[1:] {
 			if want := member[:len(member)-i] + "*"; e != want {
@@ -171,4 +176,15 @@ func FuzzCandidates(f *testing.F) {
 			}
 		}
 	})
+}
+
+// candidates is the reference of what a check asks for member: the
+// entries that block it, best first: member itself, then its prefix
+// entries from the longest (member+"*") to the shortest (member[:1]+"*").
+func candidates(member string) []string {
+	entries := []string{member}
+	for i := len(member); i >= 1; i-- {
+		entries = append(entries, member[:i]+"*")
+	}
+	return entries
 }
