@@ -123,7 +123,8 @@ type Reader struct {
 // NewReader returns a Reader of r. It reads the start of r to detect the
 // compression, the format and the header, and returns an *Error when r cannot
 // be read, the options cannot work or the header has no column named
-// opt.Column.
+// opt.Column. An empty file (nothing but blank lines and comments) has no
+// records, whatever the options.
 func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	lr := &Reader{name: opt.Name, raw: opt.Raw, newline: "\n"}
 	if lr.name == "" {
@@ -165,6 +166,12 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 			return nil, lr.errorf(0, "%w: column %q is a header name, but the file is said to have no header", ErrOption, opt.Column)
 		}
 	}
+	if len(bytes.TrimSpace(head)) == 0 {
+		// An empty file (or only blank lines): nothing to choose from.
+		lr.comma = 0
+		lr.lines = &lineReader{r: br, buf: make([]byte, lineBlock)}
+		return lr, nil
+	}
 	if lr.comma == 0 && lr.column > 0 {
 		return nil, lr.errorf(0, "%w: column %d: the file has one number per line (no ',' ';' or tab in its first line)", ErrColumn, lr.column+1)
 	}
@@ -187,10 +194,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	// The first row: a header, or the first record (kept for Next).
 	first, err := lr.readRow()
 	if err == io.EOF {
-		if byName {
-			return nil, lr.errorf(0, "%w: column %q: the file is empty", ErrColumn, opt.Column)
-		}
-		return lr, nil
+		return lr, nil // only comments, or blank CSV rows
 	}
 	if err != nil {
 		return nil, err
@@ -331,9 +335,9 @@ func (lr *Reader) readLine() (row, error) {
 }
 
 // lineBlock is the size of the blocks of a lineReader: the largest size
-// class of small objects, which the allocator recycles; larger blocks are
-// fresh pages each time, several times slower to fill.
-const lineBlock = 64 << 10
+// class of small objects, which the allocator recycles from its caches
+// (larger objects come from the heap one by one).
+const lineBlock = 32 << 10
 
 // lineReader splits its input in lines without an allocation per line: it
 // reads blocks, turns each into one string, and cuts the lines out of it.

@@ -173,6 +173,16 @@ func TestReader(t *testing.T) {
 			in:   "",
 		},
 		{
+			name: "empty, with options that need a header and columns",
+			in:   "\n\n",
+			opt:  ReaderOptions{Column: "phone"},
+		},
+		{
+			name: "empty, column 2",
+			in:   "",
+			opt:  ReaderOptions{Column: "2"},
+		},
+		{
 			name: "only blank lines and comments",
 			in:   "\n\n# nothing\n  \n",
 		},
@@ -247,7 +257,6 @@ func TestReaderErrors(t *testing.T) {
 			"leads.csv: no such column: column 2: the file has one number per line"},
 		{"header name and no header", "phone\n1\n", ReaderOptions{Column: "phone", Header: ptr(false)}, ErrOption,
 			`leads.csv: invalid option: column "phone" is a header name, but the file is said to have no header`},
-		{"header name in an empty file", "", ReaderOptions{Column: "phone"}, ErrColumn, "the file is empty"},
 		{"bad gzip header", "\x1f\x8b\x00garbage", ReaderOptions{}, gzip.ErrHeader, "leads.csv: gzip: gzip: invalid header"},
 	}
 	for _, tt := range tests {
@@ -402,4 +411,62 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// chunkReader returns its data in reads of varying sizes.
+type chunkReader struct {
+	data []byte
+	n    int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	c.n = (c.n*7 + 13) % 100003
+	k := min(len(p), len(c.data), 1+c.n)
+	copy(p, c.data[:k])
+	c.data = c.data[k:]
+	return k, nil
+}
+
+// TestReaderBlocks reads lines of every length around the block and buffer
+// sizes, in reads of varying sizes.
+func TestReaderBlocks(t *testing.T) {
+	var in strings.Builder
+	var want []got
+	line := int64(0)
+	add := func(s string, ok bool) {
+		line++
+		in.WriteString(s + "\n")
+		if ok {
+			want = append(want, got{Line: line, Value: s})
+		} else {
+			want = append(want, got{Line: line, Err: "line longer than"})
+		}
+	}
+	for i := range 100000 {
+		add(mobile(i), true)
+		if i%20000 == 0 {
+			add(strings.Repeat("5", bufferSize-1), true) // with its '\n', exactly the limit
+			add(strings.Repeat("5", bufferSize), false)
+			add(strings.Repeat("5", lineBlock+i%7), true)
+		}
+	}
+	for _, raw := range []bool{false, true} {
+		_, recs, err := readAll(t, &chunkReader{data: []byte(in.String())}, ReaderOptions{Raw: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != len(want) {
+			t.Fatalf("%d records, want %d", len(recs), len(want))
+		}
+		for i, r := range recs {
+			w := want[i]
+			if r.Line != w.Line || r.Value != w.Value || !strings.Contains(r.Err, w.Err) || (w.Err == "") != (r.Err == "") {
+				t.Fatalf("record %d: line %d, %d bytes, error %q; want line %d, %d bytes, error %q",
+					i, r.Line, len(r.Value), r.Err, w.Line, len(w.Value), w.Err)
+			}
+		}
+	}
 }
