@@ -200,7 +200,7 @@ func TestEnvBadManagement(t *testing.T) {
 		{"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN", "100k", "management.audit_max_len", "must be a whole number"},
 		{"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL", "30", "management.sweep_interval", "must be a duration with a unit, such as 300ms or 5s"},
 		{"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL", "2h", "management.sweep_interval", "must be from 1s to 1h"},
-		{"BLACKLIST_MANAGEMENT_SWEEP_BATCH", "100001", "management.sweep_batch", "must be from 1 to 100000"},
+		{"BLACKLIST_MANAGEMENT_SWEEP_BATCH", "10001", "management.sweep_batch", "must be from 1 to 10000"},
 		{"BLACKLIST_MANAGEMENT_VERSION_REFRESH", "50ms", "management.version_refresh", "must be from 100ms to 10s"},
 	}
 	for _, tt := range tests {
@@ -484,7 +484,7 @@ func TestSharedListCompact(t *testing.T) {
 func TestManagementBounds(t *testing.T) {
 	for _, yaml := range []string{
 		"management: {audit_max_len: 1, sweep_interval: 1s, sweep_batch: 1, version_refresh: 100ms}\n",
-		"management: {audit_max_len: 10000000, sweep_interval: 1h, sweep_batch: 100000, version_refresh: 10s}\n",
+		"management: {audit_max_len: 10000000, sweep_interval: 1h, sweep_batch: 10000, version_refresh: 10s}\n",
 	} {
 		if _, _, err := loadYAML(t, yaml); err != nil {
 			t.Errorf("%s: %v", yaml, err)

@@ -19,7 +19,7 @@ const (
 	MaxAuditMaxLen    = 10_000_000             // largest management.audit_max_len
 	MinSweepInterval  = time.Second            // shortest management.sweep_interval
 	MaxSweepInterval  = time.Hour              // longest management.sweep_interval
-	MaxSweepBatch     = 100_000                // largest management.sweep_batch
+	MaxSweepBatch     = 10_000                 // largest management.sweep_batch (blacklist.MaxSweepBatch)
 	MinVersionRefresh = 100 * time.Millisecond // shortest management.version_refresh
 	MaxVersionRefresh = 10 * time.Second       // longest management.version_refresh
 	MaxContactsKeyLen = 512                    // longest contacts_key, in bytes
