@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -280,4 +281,30 @@ func (q Queue) Remove(ctx context.Context, pipe redis.Pipeliner, canonical ...st
 	default:
 		return []*redis.IntCmd{pipe.SRem(ctx, q.Key, members...)}
 	}
+}
+
+// PrefixEntry reads a prefix entry as people type it: digits ending in "*",
+// with spaces, dashes, dots, parentheses and a leading "+" ignored
+// ("+55 900*" is "55900*"). ok is false for anything else. A prefix is not a
+// whole number, so it is not normalized: it is typed in canonical digits,
+// country code first.
+func PrefixEntry(in string) (entry string, ok bool) {
+	in = strings.TrimSpace(in)
+	if len(in) < 2 || in[len(in)-1] != '*' {
+		return "", false
+	}
+	digits := make([]byte, 0, len(in))
+	for i := 0; i < len(in)-1; i++ {
+		switch c := in[i]; {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || (c == '+' && len(digits) == 0):
+		default:
+			return "", false
+		}
+	}
+	if len(digits) == 0 {
+		return "", false
+	}
+	return string(append(digits, '*')), true
 }

@@ -208,7 +208,7 @@ func (t Target) Normalize(inputs []string) Normalized {
 }
 
 func (t Target) member(in string) (string, error) {
-	if p, ok := prefixEntry(in); ok {
+	if p, ok := blacklist.PrefixEntry(in); ok {
 		if t.List.Layout == blacklist.LayoutCompact {
 			return "", fmt.Errorf("list %s is compact: it holds whole numbers only, not prefix entries", t.List.Name)
 		}
@@ -222,28 +222,6 @@ func (t Target) member(in string) (string, error) {
 		return "", fmt.Errorf("list %s is compact: it holds whole numbers only, not extensions", t.List.Name)
 	}
 	return n.Canonical, nil
-}
-
-// prefixEntry reads a prefix entry: digits (formatting and a leading "+"
-// allowed) ending in "*".
-func prefixEntry(in string) (string, bool) {
-	if len(in) < 2 || in[len(in)-1] != '*' {
-		return "", false
-	}
-	var digits []byte
-	for i := 0; i < len(in)-1; i++ {
-		switch c := in[i]; {
-		case c >= '0' && c <= '9':
-			digits = append(digits, c)
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || (c == '+' && len(digits) == 0):
-		default:
-			return "", false
-		}
-	}
-	if len(digits) == 0 {
-		return "", false
-	}
-	return string(digits) + "*", true
 }
 
 // Add normalizes inputs with the target's rules and adds them, removing

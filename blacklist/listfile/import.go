@@ -118,7 +118,7 @@ const batchesPerRound = 16
 const writers = 2
 
 // compactChunk is how many numbers a compact import sorts at once.
-const compactChunk = 1 << 20
+var compactChunk = 1 << 20
 
 // stagingTTL bounds the life of a staging key that a crashed import leaves
 // behind; every round trip renews it, and the swap removes it.
@@ -435,7 +435,7 @@ func (im *importer) member(rec Record) (member string, n uint64, reason string) 
 	if rec.Err != nil {
 		return "", 0, rec.Err.Error()
 	}
-	if p, ok := prefixEntry(rec.Value); ok {
+	if p, ok := blacklist.PrefixEntry(rec.Value); ok {
 		if im.compact {
 			return "", 0, "a prefix entry: a compact list holds whole phone numbers only"
 		}
@@ -479,29 +479,6 @@ func compactNumber(s string) (uint64, bool) {
 		n = n*10 + uint64(c-'0')
 	}
 	return n, true
-}
-
-// prefixEntry reads a prefix entry: digits (formatting characters and a
-// leading '+' allowed) ending in '*', returned as its digits and '*'.
-func prefixEntry(in string) (string, bool) {
-	in = strings.TrimSpace(in)
-	if len(in) < 2 || in[len(in)-1] != '*' {
-		return "", false
-	}
-	var digits []byte
-	for i := 0; i < len(in)-1; i++ {
-		switch c := in[i]; {
-		case c >= '0' && c <= '9':
-			digits = append(digits, c)
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || (c == '+' && len(digits) == 0):
-		default:
-			return "", false
-		}
-	}
-	if len(digits) == 0 {
-		return "", false
-	}
-	return string(digits) + "*", true
 }
 
 func (im *importer) reject(line int64, input, reason string) {

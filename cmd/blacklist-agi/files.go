@@ -114,11 +114,7 @@ the list (--no-dequeue to skip).`,
 			if replace && merge {
 				return fmt.Errorf("give --merge or --replace, not both")
 			}
-			s, err := openSession(cmd)
-			if err != nil {
-				return err
-			}
-			t, err := s.mgr.Resolve(lf.campaign, lf.list)
+			s, t, err := lf.open(cmd)
 			if err != nil {
 				return err
 			}
@@ -219,11 +215,7 @@ member,reason,source,added_by,added_at,expires_at,note
 (compact lists: member only). The list is read page by page (SSCAN).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openSession(cmd)
-			if err != nil {
-				return err
-			}
-			t, err := s.mgr.Resolve(lf.campaign, lf.list)
+			s, t, err := lf.open(cmd)
 			if err != nil {
 				return err
 			}

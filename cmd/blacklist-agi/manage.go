@@ -55,6 +55,16 @@ func openSession(cmd *cobra.Command) (*session, error) {
 // listFlags are --campaign and --list, which name the list a command acts on.
 type listFlags struct{ campaign, list string }
 
+// open opens a session and resolves the list the flags name.
+func (f *listFlags) open(cmd *cobra.Command) (*session, manage.Target, error) {
+	s, err := openSession(cmd)
+	if err != nil {
+		return nil, manage.Target{}, err
+	}
+	t, err := s.mgr.Resolve(f.campaign, f.list)
+	return s, t, err
+}
+
 func (f *listFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.campaign, "campaign", "", "the campaign's own list (blacklist:campaign:{ID})")
 	cmd.Flags().StringVar(&f.list, "list", "", "a shared list declared in the main config (blacklist:list:{NAME})")
@@ -123,11 +133,7 @@ every campaign that uses the list, an audit record is written and an event
 is published. Garbage is refused with the reason; the rest still goes in.
 Exit status: 0 all taken, 5 some entry refused, 1 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openSession(cmd)
-			if err != nil {
-				return err
-			}
-			t, err := s.mgr.Resolve(lf.campaign, lf.list)
+			s, t, err := lf.open(cmd)
 			if err != nil {
 				return err
 			}
@@ -186,11 +192,7 @@ func newRemoveCommand() *cobra.Command {
 		Long: `Remove entries from a list, normalized as add does. The removal is audited
 and published. Exit status: 0 all taken, 5 some entry refused, 1 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openSession(cmd)
-			if err != nil {
-				return err
-			}
-			t, err := s.mgr.Resolve(lf.campaign, lf.list)
+			s, t, err := lf.open(cmd)
 			if err != nil {
 				return err
 			}
@@ -337,11 +339,7 @@ Order is Redis's, not sorted. The list is read with SSCAN, never KEYS or
 SMEMBERS, so Redis is never blocked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openSession(cmd)
-			if err != nil {
-				return err
-			}
-			t, err := s.mgr.Resolve(lf.campaign, lf.list)
+			s, t, err := lf.open(cmd)
 			if err != nil {
 				return err
 			}
@@ -380,11 +378,7 @@ func newCountCommand() *cobra.Command {
 		Short: "How many entries a list holds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openSession(cmd)
-			if err != nil {
-				return err
-			}
-			t, err := s.mgr.Resolve(lf.campaign, lf.list)
+			s, t, err := lf.open(cmd)
 			if err != nil {
 				return err
 			}
@@ -409,11 +403,7 @@ func newSearchCommand() *cobra.Command {
 		Short: "Find a number (any shape) or every entry starting with a prefix",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openSession(cmd)
-			if err != nil {
-				return err
-			}
-			t, err := s.mgr.Resolve(lf.campaign, lf.list)
+			s, t, err := lf.open(cmd)
 			if err != nil {
 				return err
 			}
