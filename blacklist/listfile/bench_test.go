@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -286,6 +287,67 @@ func BenchmarkRead(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
+		})
+	}
+}
+
+// leadFile returns a dialer's lead file of n rows (CSV: id;nome;telefone;
+// cidade), one row in ten holding a number of the national-like list of
+// size listSize, the others numbers of the same blocks that it does not
+// hold.
+func leadFile(n, listSize int) []byte {
+	buf := []byte("id;nome;telefone;cidade\n")
+	for i := range uint64(n) {
+		var num uint64
+		if i%10 == 0 {
+			num = nationalNumber(scrambled(i*7, uint64(listSize)))
+		} else {
+			num = nationalNumber(scrambled(i, uint64(listSize)))/1e4*1e4 + 9900 + i%100 // above every member of the list
+		}
+		buf = fmt.Appendf(buf, "%d;Fulano %d;(%d) %d-%04d;São Paulo\n", i, i, num/1e9%100, num/1e4%1e5, num%1e4)
+	}
+	return buf
+}
+
+// BenchmarkScrub scrubs a lead file of a million rows against one list of
+// ten million numbers.
+func BenchmarkScrub(b *testing.B) {
+	const rows, listSize = 1_000_000, 10_000_000
+	for _, compact := range []bool{false, true} {
+		name := map[bool]string{false: "plain-10M", true: "compact-10M"}[compact]
+		b.Run(name, func(b *testing.B) {
+			rdb, keys := benchRedis(b)
+			ctx := context.Background()
+			l := blacklist.SharedList(keys, "nmp")
+			if compact {
+				l.Layout = blacklist.LayoutCompact
+			}
+			if _, err := Import(ctx, rdb, bytes.NewReader(listFile(listSize)), ImportOptions{List: l, Keys: keys}); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { dropList(b, rdb, l.Key) })
+			leads := leadFile(rows, listSize)
+			checker := blacklist.NewChecker(rdb)
+			runtime.GC()
+			for b.Loop() {
+				redis0, own0 := cpuClock(b, rdb)
+				start := time.Now()
+				sum, err := Scrub(ctx, checker, bytes.NewReader(leads), io.Discard, io.Discard, ScrubOptions{
+					Lists: []blacklist.List{l}, Column: "telefone", Rules: number.DefaultRules(),
+				})
+				elapsed := time.Since(start)
+				redis1, own1 := cpuClock(b, rdb)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sum.Read != rows || sum.Removed != rows/10 || sum.Invalid != 0 {
+					b.Fatalf("summary %+v", sum)
+				}
+				b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
+				b.ReportMetric(elapsed.Seconds(), "s")
+				b.ReportMetric(redis1-redis0, "redis-cpu-s")
+				b.ReportMetric(own1-own0, "scrub-cpu-s")
+			}
 		})
 	}
 }
