@@ -37,9 +37,10 @@ const (
 // list by import is far more likely a wrong file or column than a wish.
 var ErrEmptyReplace = errors.New("replace with no valid number")
 
-// ErrLeftover is matched (errors.Is) by the error of a compact replace that
-// switched to the new version but could not remove the old one: the list is
-// replaced, and the old version's keys are left behind.
+// ErrLeftover is matched (errors.Is) by the error of a replace that swapped
+// the new list in but could not free the old one (a plain list's old set, a
+// compact list's old version): the list is replaced, and the old keys are
+// left behind.
 var ErrLeftover = errors.New("old version not removed")
 
 // ImportOptions say what to import and how.
@@ -53,14 +54,13 @@ type ImportOptions struct {
 	// Rules normalize every row: the campaign's rules, or the defaults.
 	Rules number.Rules
 
-	// Name names the input in errors and in the reject file's messages:
-	// the file name, or "stdin".
+	// Name names the input in errors: the file name, or "stdin".
 	Name   string
 	Column string // see ReaderOptions
 	Header *bool  // see ReaderOptions
 
-	// BatchSize is the number of members per SADD (plain lists) or the
-	// most numbers per pipeline round divided by 16 (compact lists);
+	// BatchSize is the most members per SADD (of a list, or of one bucket
+	// of a compact list); a round trip carries 16 times that.
 	// DefaultBatchSize when 0.
 	BatchSize int
 
@@ -102,8 +102,8 @@ type Summary struct {
 	Refused int64
 	// Duplicates counts the valid rows that repeat a member of an earlier
 	// row. A replace counts every repeat. A merge counts the repeats it
-	// sees together (a compact import sorts chunks of a million numbers;
-	// a plain merge sees none), and the others in Present.
+	// sees together (a compact import sorts chunks of one to eight million
+	// numbers; a plain merge sees none), and the others in Present.
 	Duplicates int64
 	// Dequeued is how many queued contacts the import removed, per
 	// campaign of ImportOptions.Queues (nil without queues).
@@ -170,14 +170,15 @@ type importer struct {
 }
 
 // job is one pipeline round trip: plain members, or sorted compact numbers.
+// Jobs are recycled, with their buffers.
 type job struct {
-	members []string
-	nums    []uint64
-	args    []any
-	cmds    []redis.Cmder
-	sadds   []*redis.IntCmd
-	deq     []queueCmds
-	key     []byte
+	members []string        // plain: the members; compact: the numbers as strings, for the queues
+	nums    []uint64        // compact: the numbers, sorted
+	args    []any           // every command's arguments
+	cmds    []redis.Cmder   // the commands of the round trip
+	sadds   []*redis.IntCmd // its SADDs, which count what was added
+	deq     []queueCmds     // its removals from the dialer queues
+	key     []byte          // room to build a bucket key
 }
 
 type queueCmds struct {
@@ -209,12 +210,16 @@ type queueCmds struct {
 // alone.
 //
 // One audit record ("import-merge" or "import-replace", with the count)
-// goes to the list's audit stream and one Event to the events channel.
+// goes to the list's audit stream, and one Event for the whole import to
+// the events channel (Op "import-merge" or "import-replace", no Member,
+// with Dequeued).
 //
 // The error is an *Error for a file that cannot be read, ErrEmptyReplace,
-// ErrLeftover (the replace is done), a rejects write error, or a Redis
-// error. On an error other than ErrLeftover, a merge has added what it sent
-// before the error, and a replace has left the list as it was.
+// a rejects write error, or a Redis error. A merge that fails has added
+// what it sent before (Summary says Read, Refused, Added and Dequeued so
+// far); a replace that fails has left the list as it was, unless the error
+// says "the list is replaced, but": then only what followed the swap failed
+// (the audit record, the event, or freeing the old list: ErrLeftover).
 func Import(ctx context.Context, rdb redis.UniversalClient, r io.Reader, opt ImportOptions) (Summary, error) {
 	start := time.Now()
 	switch opt.Mode {
@@ -296,27 +301,24 @@ func Import(ctx context.Context, rdb redis.UniversalClient, r io.Reader, opt Imp
 	if readErr == nil {
 		readErr = im.rejErr
 	}
+	if len(im.dequeued) > 0 {
+		im.sum.Dequeued = im.dequeued
+	}
 	if readErr != nil {
 		im.abandon()
-		im.finishSummary(start)
+		im.sum.Duplicates = 0 // counted in chunks that may not have been sent
+		im.sum.Duration = time.Since(start)
 		return im.sum, readErr
 	}
-	err = im.finish()
-	im.finishSummary(start)
-	return im.sum, err
-}
-
-func (im *importer) finishSummary(start time.Time) {
 	valid := im.sum.Read - im.sum.Refused
 	if im.replace {
 		im.sum.Duplicates = valid - im.sum.Added
 	} else {
 		im.sum.Present = valid - im.sum.Added - im.sum.Duplicates
 	}
-	if len(im.dequeued) > 0 {
-		im.sum.Dequeued = im.dequeued
-	}
+	err = im.finish()
 	im.sum.Duration = time.Since(start)
+	return im.sum, err
 }
 
 // prepare names the keys written to.
@@ -455,6 +457,9 @@ func (im *importer) member(rec Record) (member string, n uint64, reason string) 
 	if p, ok := blacklist.PrefixEntry(rec.Value); ok {
 		if im.compact {
 			return "", 0, "a prefix entry: a compact list holds whole phone numbers only"
+		}
+		if err := blacklist.ValidEntry(p); err != nil {
+			return "", 0, err.Error()
 		}
 		return p, 0, ""
 	}
@@ -755,51 +760,21 @@ func (im *importer) finish() error {
 		im.abandon()
 		return fmt.Errorf("import into %s: %w: %d rows read, %d refused", im.list, ErrEmptyReplace, im.sum.Read, im.sum.Refused)
 	}
-	var old string
-	var leftover error
+	var old string // a compact replace's old version
+	var after error // an error after the list was replaced
 	switch {
 	case im.replace && !im.compact:
-		trash := blacklist.StagingKey(im.list, newID()+"-old")
-		cmds, err := im.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Rename(ctx, im.list, trash)
-			p.Rename(ctx, im.target, im.list)
-			p.Persist(ctx, im.list)
-			p.Unlink(ctx, blacklist.MetaKey(im.list), blacklist.ExpiryKey(im.list))
-			blacklist.AddAudit(ctx, p, im.list, rec, im.opt.AuditMaxLen)
-			return nil
-		})
-		// The first RENAME fails when the list does not exist yet: there is
-		// then nothing to free.
-		renamed := len(cmds) > 0 && cmds[0].Err() == nil
-		for _, c := range cmds[min(1, len(cmds)):] {
-			if c.Err() != nil {
-				err = c.Err()
-				break
-			}
-			err = nil
-		}
-		if err != nil {
+		var err error
+		if after, err = im.swapPlain(rec); err != nil {
 			im.abandon()
-			return fmt.Errorf("import into %s: swapping the new list in: %w", im.list, err)
-		}
-		if renamed {
-			if err := im.rdb.Unlink(ctx, trash).Err(); err != nil {
-				return fmt.Errorf("import into %s: the list is replaced, but its old set %s is left: %w: %w", im.list, trash, ErrLeftover, err)
-			}
+			return err
 		}
 	case im.replace:
-		var get *redis.Cmd
-		_, err := im.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, blacklist.CompactCountKey(im.list, im.version), im.sum.Added, 0)
-			get = p.Do(ctx, "set", blacklist.VersionKey(im.list), im.version, "get")
-			blacklist.AddAudit(ctx, p, im.list, rec, im.opt.AuditMaxLen)
-			return nil
-		})
-		if err != nil && err != redis.Nil {
+		var err error
+		if old, after, err = im.switchCompact(rec); err != nil {
 			im.abandon()
-			return fmt.Errorf("import into %s: switching to version %s: %w", im.list, im.version, err)
+			return err
 		}
-		old, _ = get.Text()
 	default:
 		pipe := im.rdb.Pipeline()
 		blacklist.AddAudit(ctx, pipe, im.list, rec, im.opt.AuditMaxLen)
@@ -814,19 +789,113 @@ func (im *importer) finish() error {
 	}
 	payload, _ := json.Marshal(ev)
 	if err := im.rdb.Publish(ctx, im.opt.Keys.Events(), payload).Err(); err != nil {
-		return fmt.Errorf("import into %s: publishing the event: %w", im.list, err)
+		after = errors.Join(after, fmt.Errorf("import into %s: publishing the event: %w", im.list, err))
 	}
 	if old != "" && old != im.version {
 		t := time.NewTimer(im.opt.Grace)
 		defer t.Stop()
+		var err error
 		select {
 		case <-t.C:
-			leftover = unlinkVersion(ctx, im.rdb, im.list, old)
+			err = unlinkVersion(ctx, im.rdb, im.list, old)
 		case <-ctx.Done():
-			leftover = context.Cause(ctx)
+			err = context.Cause(ctx)
 		}
-		if leftover != nil {
-			return fmt.Errorf("import into %s: the list is replaced, but its version %s is left: %w: %w", im.list, old, ErrLeftover, leftover)
+		if err != nil {
+			after = errors.Join(after, fmt.Errorf("import into %s: the list is replaced, but its version %s is left: %w: %w", im.list, old, ErrLeftover, err))
+		}
+	}
+	return after
+}
+
+// swapPlain swaps the staging set in for the list, in one transaction
+// (MULTI/EXEC) that no check can see half done: RENAME list -> trash when
+// the list exists, RENAME staging -> list, PERSIST (the staging key's TTL
+// goes with it), UNLINK of the metadata and expiry companions, and the
+// audit record. Both keys are WATCHed, so that the transaction runs as
+// planned (a write to the list in between makes it try again). The old set
+// is then unlinked: freed by a background thread. err means that the list
+// was not replaced; after is an error once it was.
+func (im *importer) swapPlain(rec blacklist.AuditRecord) (after, err error) {
+	ctx := im.ctx
+	trash := blacklist.StagingKey(im.list, newID()+"-old")
+	for attempt := 1; ; attempt++ {
+		var existed bool
+		var swap *redis.StatusCmd
+		var cmds []redis.Cmder
+		err = im.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			staged, err := tx.Exists(ctx, im.target).Result()
+			if err != nil {
+				return err
+			}
+			if staged == 0 {
+				return fmt.Errorf("the staging set %s is gone", im.target)
+			}
+			n, err := tx.Exists(ctx, im.list).Result()
+			if err != nil {
+				return err
+			}
+			existed = n == 1
+			cmds, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				if existed {
+					p.Rename(ctx, im.list, trash)
+				}
+				swap = p.Rename(ctx, im.target, im.list)
+				p.Persist(ctx, im.list)
+				p.Unlink(ctx, blacklist.MetaKey(im.list), blacklist.ExpiryKey(im.list))
+				blacklist.AddAudit(ctx, p, im.list, rec, im.opt.AuditMaxLen)
+				return nil
+			})
+			return err
+		}, im.target, im.list)
+		if errors.Is(err, redis.TxFailedErr) && attempt < 10 {
+			continue
+		}
+		if swap == nil || errors.Is(err, redis.TxFailedErr) || swap.Err() != nil {
+			if err == nil {
+				err = swap.Err()
+			}
+			return nil, fmt.Errorf("import into %s: swapping the new list in: %w", im.list, err)
+		}
+		after = firstErr(cmds, im.list)
+		if existed {
+			if err := im.rdb.Unlink(ctx, trash).Err(); err != nil {
+				after = errors.Join(after, fmt.Errorf("import into %s: the list is replaced, but its old set %s is left: %w: %w", im.list, trash, ErrLeftover, err))
+			}
+		}
+		return after, nil
+	}
+}
+
+// switchCompact makes the new version of a compact list live, in one
+// transaction: the SET of its count, the SET ... GET of the version key
+// (which answers the old version), and the audit record. err means that
+// the list was not switched; after is an error once it was.
+func (im *importer) switchCompact(rec blacklist.AuditRecord) (old string, after, err error) {
+	ctx := im.ctx
+	var get *redis.Cmd
+	cmds, err := im.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, blacklist.CompactCountKey(im.list, im.version), im.sum.Added, 0)
+		get = p.Do(ctx, "set", blacklist.VersionKey(im.list), im.version, "get")
+		blacklist.AddAudit(ctx, p, im.list, rec, im.opt.AuditMaxLen)
+		return nil
+	})
+	if get == nil || (get.Err() != nil && get.Err() != redis.Nil) {
+		if err == nil || err == redis.Nil {
+			err = get.Err()
+		}
+		return "", nil, fmt.Errorf("import into %s: switching to version %s: %w", im.list, im.version, err)
+	}
+	old, _ = get.Text()
+	return old, firstErr(cmds, im.list), nil
+}
+
+// firstErr returns the first error among cmds (redis.Nil aside), naming the
+// command.
+func firstErr(cmds []redis.Cmder, list string) error {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && err != redis.Nil {
+			return fmt.Errorf("import into %s: the list is replaced, but %s failed: %w", list, c.Name(), err)
 		}
 	}
 	return nil

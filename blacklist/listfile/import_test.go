@@ -175,7 +175,8 @@ func TestImportPlainMerge(t *testing.T) {
 		"Fabi\r\n" +
 		"Gil;2001;ramal\r\n" +
 		"Hugo;55900*;prefixo\r\n" +
-		"Iris;abc;\r\n"
+		"Iris;abc;\r\n" +
+		"Juca;1111111111111111111111111111111111111111111111111111111111111111111111*;longo\r\n"
 	var rejects bytes.Buffer
 	var progress []Progress
 	sum, err := f.importInto(t, in, ImportOptions{
@@ -186,7 +187,7 @@ func TestImportPlainMerge(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
-	want := Summary{Read: 10, Added: 3, Present: 3, Refused: 4}
+	want := Summary{Read: 11, Added: 3, Present: 3, Refused: 5}
 	sum.Duration = 0
 	if fmt.Sprint(sum) != fmt.Sprint(want) {
 		t.Errorf("summary %+v, want %+v", sum, want)
@@ -205,12 +206,13 @@ func TestImportPlainMerge(t *testing.T) {
 		"6,(20) 98765-4321,area code 20 does not exist\n" +
 		"7,,no digits\n" +
 		"8,,no such column: column 2 (the row has 1)\n" +
-		"11,abc,'a' is not a dialable character\n"
+		"11,abc,'a' is not a dialable character\n" +
+		"12,1111111111111111111111111111111111111111111111111111111111111111111111*,\"entry \"\"1111111111111111111111111111111111111111111111111111111111111111111111*\"\": invalid blacklist entry: longer than 64 digits\"\n"
 	if rejects.String() != wantRejects {
 		t.Errorf("rejects:\n%s\nwant:\n%s", rejects.String(), wantRejects)
 	}
-	if len(progress) == 0 || progress[len(progress)-1].Rows != 10 || progress[len(progress)-1].Total != int64(len(in)) {
-		t.Errorf("progress calls %+v: want the last to say 10 rows of %d bytes", progress, len(in))
+	if len(progress) == 0 || progress[len(progress)-1].Rows != 11 || progress[len(progress)-1].Total != int64(len(in)) {
+		t.Errorf("progress calls %+v: want the last to say 11 rows of %d bytes", progress, len(in))
 	}
 	wantAudit := []map[string]any{{"op": "import-merge", "count": "3", "by": "ana", "reason": "opt-out", "source": "import:optout.csv", "note": "monthly"}}
 	if got := f.audit(t, l.Key); fmt.Sprint(got) != fmt.Sprint(wantAudit) {
@@ -651,5 +653,40 @@ func TestImportCanceled(t *testing.T) {
 	}
 	if keys := f.keysUnder(t, l.Key); len(keys) != 0 {
 		t.Errorf("a canceled replace left %q", keys)
+	}
+}
+
+// TestImportReplaceAfterSwap makes what follows the swap fail (the audit
+// stream is a string): the list is replaced all the same, and the error
+// says so.
+func TestImportReplaceAfterSwap(t *testing.T) {
+	for _, compact := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compact=%v", compact), func(t *testing.T) {
+			f := newFixture(t)
+			l := layout(blacklist.SharedList(f.keys, "spam"), compact)
+			if _, err := f.importInto(t, "5511987654321\n", ImportOptions{List: l}, compact); err != nil {
+				t.Fatal(err)
+			}
+			f.rdb.Del(f.ctx, blacklist.AuditKey(l.Key))
+			f.rdb.Set(f.ctx, blacklist.AuditKey(l.Key), "not a stream", 0)
+			_, err := f.importInto(t, "5521988887777\n", ImportOptions{List: l, Mode: ModeReplace}, compact)
+			if err == nil || !strings.Contains(err.Error(), "the list is replaced, but") {
+				t.Fatalf("error %v, want one saying the list is replaced", err)
+			}
+			var got []string
+			if compact {
+				got = f.compactMembers(t, l.Key)
+			} else {
+				got = f.members(t, l.Key)
+			}
+			if !slices.Equal(got, []string{"5521988887777"}) {
+				t.Errorf("members %q after the replace", got)
+			}
+			for _, k := range f.keysUnder(t, l.Key) {
+				if strings.Contains(k, ":staging:") || strings.Contains(k, ":v1:") {
+					t.Errorf("key %s left behind", k)
+				}
+			}
+		})
 	}
 }
