@@ -760,7 +760,7 @@ func (im *importer) finish() error {
 		im.abandon()
 		return fmt.Errorf("import into %s: %w: %d rows read, %d refused", im.list, ErrEmptyReplace, im.sum.Read, im.sum.Refused)
 	}
-	var old string // a compact replace's old version
+	var old string  // a compact replace's old version
 	var after error // an error after the list was replaced
 	switch {
 	case im.replace && !im.compact:
