@@ -44,14 +44,15 @@ var nationalAreaCodes = []int{
 const perBlock = 300
 
 // nationalNumber returns the j-th (0 <= j < n) number of a national-like
-// list: distinct mobile numbers, perBlock to a block of 10,000, the blocks
-// spread over every area code.
-func nationalNumber(j uint64) uint64 {
-	block, slot := j/perBlock, j%perBlock
+// list: distinct mobile numbers, per to a block of 10,000 (at most 9,900),
+// the blocks spread over every area code.
+func nationalNumber(j, per uint64) uint64 {
+	block, slot := j/per, j%per
 	ddd := uint64(nationalAreaCodes[block%uint64(len(nationalAreaCodes))])
 	prefix := block / uint64(len(nationalAreaCodes)) // the 4 digits after the 9
-	jitter := (j * 0x9E3779B97F4A7C15) >> 59         // 0..31
-	member := slot*33 + jitter%33                    // below 9,900: distinct within the block
+	spacing := 9900 / per
+	jitter := (j * 0x9E3779B97F4A7C15) >> 32
+	member := slot*spacing + jitter%spacing // below 9,900: distinct within the block
 	return (5500+ddd)*1e9 + (90000+prefix)*1e4 + member
 }
 
@@ -59,11 +60,12 @@ func nationalNumber(j uint64) uint64 {
 // in no useful order, as a real export need not be.
 func scrambled(i, n uint64) uint64 { return (i*999999937 + 12345) % n }
 
-// listFile returns n national-like numbers, one per line, scrambled.
-func listFile(n int) []byte {
+// listFile returns n national-like numbers, per to a block, one per line,
+// scrambled.
+func listFile(n int, per uint64) []byte {
 	buf := make([]byte, 0, n*14)
 	for i := range uint64(n) {
-		buf = strconv.AppendUint(buf, nationalNumber(scrambled(i, uint64(n))), 10)
+		buf = strconv.AppendUint(buf, nationalNumber(scrambled(i, uint64(n)), per), 10)
 		buf = append(buf, '\n')
 	}
 	return buf
@@ -168,24 +170,30 @@ func dropList(b *testing.B, rdb *redis.Client, key string) {
 var benchSizes = []struct {
 	name string
 	n    int
-}{{"1M", 1_000_000}, {"10M", 10_000_000}, {"100M", 100_000_000}}
+	per  uint64 // numbers per block of 10,000
+}{
+	{"1M", 1_000_000, perBlock},
+	{"10M", 10_000_000, perBlock},
+	{"100M", 100_000_000, perBlock},
+	{"10M-30-per-block", 10_000_000, 30},
+}
 
 func BenchmarkImportPlain(b *testing.B) {
 	for _, size := range benchSizes[:2] {
-		b.Run(size.name, func(b *testing.B) { benchImport(b, size.n, false) })
+		b.Run(size.name, func(b *testing.B) { benchImport(b, size.n, size.per, false) })
 	}
 }
 
 func BenchmarkImportCompact(b *testing.B) {
 	for _, size := range benchSizes {
-		b.Run(size.name, func(b *testing.B) { benchImport(b, size.n, true) })
+		b.Run(size.name, func(b *testing.B) { benchImport(b, size.n, size.per, true) })
 	}
 }
 
-func benchImport(b *testing.B, n int, compact bool) {
+func benchImport(b *testing.B, n int, per uint64, compact bool) {
 	rdb, keys := benchRedis(b)
 	ctx := context.Background()
-	data := listFile(n)
+	data := listFile(n, per)
 	l := blacklist.SharedList(keys, "nmp")
 	if compact {
 		l.Layout = blacklist.LayoutCompact
@@ -251,7 +259,7 @@ func benchImport(b *testing.B, n int, compact bool) {
 // side.
 func BenchmarkRead(b *testing.B) {
 	const n = 1_000_000
-	lines := listFile(n)
+	lines := listFile(n, perBlock)
 	var csvFile []byte
 	for i, l := range bytes.Split(bytes.TrimSuffix(lines, []byte("\n")), []byte("\n")) {
 		csvFile = fmt.Appendf(csvFile, "%d;%s;Fulano de Tal\n", i, l)
@@ -300,9 +308,9 @@ func leadFile(n, listSize int) []byte {
 	for i := range uint64(n) {
 		var num uint64
 		if i%10 == 0 {
-			num = nationalNumber(scrambled(i*7, uint64(listSize)))
+			num = nationalNumber(scrambled(i*7, uint64(listSize)), perBlock)
 		} else {
-			num = nationalNumber(scrambled(i, uint64(listSize)))/1e4*1e4 + 9900 + i%100 // above every member of the list
+			num = nationalNumber(scrambled(i, uint64(listSize)), perBlock)/1e4*1e4 + 9900 + i%100 // above every member of the list
 		}
 		buf = fmt.Appendf(buf, "%d;Fulano %d;(%d) %d-%04d;São Paulo\n", i, i, num/1e9%100, num/1e4%1e5, num%1e4)
 	}
@@ -322,7 +330,7 @@ func BenchmarkScrub(b *testing.B) {
 			if compact {
 				l.Layout = blacklist.LayoutCompact
 			}
-			if _, err := Import(ctx, rdb, bytes.NewReader(listFile(listSize)), ImportOptions{List: l, Keys: keys}); err != nil {
+			if _, err := Import(ctx, rdb, bytes.NewReader(listFile(listSize, perBlock)), ImportOptions{List: l, Keys: keys}); err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { dropList(b, rdb, l.Key) })
