@@ -19,6 +19,10 @@ import (
 // row does not have.
 var ErrColumn = errors.New("no such column")
 
+// ErrLongRow is matched (errors.Is) by the error of a CSV row longer than
+// 64 KiB, which ends the file.
+var ErrLongRow = errors.New("row too long")
+
 // ErrOption is matched (errors.Is) by the errors of options that cannot work
 // together, such as a column chosen by header name in a file said to have no
 // header.
@@ -90,6 +94,14 @@ type Record struct {
 //
 // The format is decided by the first line that is not blank: a comment line
 // there that holds a comma makes the file CSV.
+//
+// CSV is read as encoding/csv reads it with LazyQuotes: a field that starts
+// with a quote runs to its closing quote, across lines if need be, and other
+// quotes are taken literally. A CSV row longer than 64 KiB ends the file with
+// an error that matches ErrLongRow, at the line where the row starts: a
+// quote that never closes would otherwise make the rest of the file one
+// field, in memory. (A line of a one-per-line file longer than that is a row
+// error: the row is refused and the file goes on.)
 type Reader struct {
 	name   string
 	column int // 0-based index of the chosen field
@@ -97,7 +109,6 @@ type Reader struct {
 
 	count *countingReader
 	total int64
-	br    *bufio.Reader // decompressed input, after the byte order mark
 
 	comma   rune // 0: one number per line
 	newline string
@@ -143,7 +154,6 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
-	lr.br = br
 
 	head := firstLine(br)
 	if bytes.HasSuffix(head, []byte("\r\n")) {
@@ -179,12 +189,12 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	if lr.comma == 0 {
 		lr.lines = &lineReader{r: br, buf: make([]byte, lineBlock)}
 	} else {
+		var in io.Reader = &rowGuard{r: br, comma: byte(lr.comma), fieldStart: true, line: 1}
 		if lr.raw {
-			lr.rec = &recorder{r: br}
-			lr.csv = csv.NewReader(lr.rec)
-		} else {
-			lr.csv = csv.NewReader(br)
+			lr.rec = &recorder{r: in}
+			in = lr.rec
 		}
+		lr.csv = csv.NewReader(in)
 		lr.csv.Comma = lr.comma
 		lr.csv.FieldsPerRecord = -1
 		lr.csv.LazyQuotes = true
@@ -287,7 +297,11 @@ func (lr *Reader) readRow() (row, error) {
 			}
 			var line int64
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
+			var long *longRow
+			switch {
+			case errors.As(err, &long):
+				return row{}, lr.errorf(long.line, "%w: a row longer than %d KiB starts here (a quote that is never closed?)", ErrLongRow, bufferSize>>10)
+			case errors.As(err, &pe):
 				line, err = int64(pe.Line), pe.Err
 			}
 			return row{}, lr.errorf(line, "%w", err)
@@ -575,4 +589,92 @@ func (rc *recorder) bytes(start, end int64) []byte {
 		return nil
 	}
 	return rc.buf[i:j]
+}
+
+// rowGuard follows the rows and quoting of the CSV it passes on, as
+// encoding/csv reads it with LazyQuotes, and fails with a *longRow when a row
+// grows longer than bufferSize: encoding/csv would keep it whole in memory.
+type rowGuard struct {
+	r     io.Reader
+	comma byte
+
+	quoted     bool  // inside a quoted field
+	fieldStart bool  // (outside) at the start of a field
+	afterQuote int   // (inside) 1: just after a '"'; 2: after '"' and '\r'
+	size       int   // bytes of the row so far
+	line       int64 // the line of the next byte
+	start      int64 // the line where the row starts
+	err        error
+}
+
+// longRow is the error of a row longer than bufferSize.
+type longRow struct{ line int64 }
+
+func (e *longRow) Error() string { return "row too long" }
+
+func (g *rowGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	for i := 0; i < n; i++ {
+		if g.step(p[i]) {
+			g.err = &longRow{line: g.start}
+			return i, g.err
+		}
+	}
+	return n, err
+}
+
+// step follows one byte, and reports a row too long.
+func (g *rowGuard) step(c byte) bool {
+	if c == '\n' {
+		defer func() { g.line++ }()
+	}
+	if g.size == 0 {
+		g.start = g.line
+	}
+	if !g.quoted {
+		switch {
+		case c == '\n': // the row ends (or it was a blank line)
+			g.fieldStart, g.size = true, 0
+			return false
+		case c == '"' && g.fieldStart:
+			g.quoted, g.afterQuote = true, 0
+		case c == g.comma:
+			g.fieldStart = true
+		default:
+			g.fieldStart = false
+		}
+		g.size++
+		return g.size > bufferSize
+	}
+	g.size++
+	switch g.afterQuote {
+	case 1:
+		switch c {
+		case '"': // an escaped quote
+			g.afterQuote = 0
+		case g.comma: // the field ends
+			g.quoted, g.fieldStart = false, true
+		case '\n': // the row ends
+			g.quoted, g.fieldStart, g.size = false, true, 0
+			return false
+		case '\r':
+			g.afterQuote = 2
+		default: // a lazy quote, taken literally
+			g.afterQuote = 0
+		}
+		return g.size > bufferSize
+	case 2:
+		if c == '\n' { // '"' then "\r\n": the row ends
+			g.quoted, g.fieldStart, g.size = false, true, 0
+			return false
+		}
+		g.afterQuote = 0
+	}
+	if c == '"' {
+		g.afterQuote = 1
+	}
+	return g.size > bufferSize
 }

@@ -3,6 +3,7 @@ package listfile
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -469,4 +470,66 @@ func TestReaderBlocks(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestReaderUnclosedQuote(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("id,phone,note\n1,5511987654321,\"fine\nover two lines\"\n")
+	in.WriteString("2,5521988887777,\"never closed\n")
+	for i := range 20000 {
+		fmt.Fprintf(&in, "%d,%s,ok\n", i+3, mobile(i))
+	}
+	for _, raw := range []bool{false, true} {
+		_, recs, err := readAll(t, strings.NewReader(in.String()), ReaderOptions{Name: "leads.csv", Column: "phone", Raw: raw})
+		var fe *Error
+		if !errors.Is(err, ErrLongRow) || !errors.As(err, &fe) || fe.Line != 4 {
+			t.Fatalf("error %v, want ErrLongRow at line 4", err)
+		}
+		if !strings.Contains(err.Error(), "leads.csv: line 4: row too long: a row longer than 64 KiB starts here (a quote that is never closed?)") {
+			t.Errorf("error %q", err)
+		}
+		if len(recs) != 1 || recs[0].Value != "5511987654321" {
+			t.Errorf("records before the error %+v, want the first row", recs)
+		}
+	}
+}
+
+// FuzzRowGuard checks the row guard against encoding/csv itself: the
+// fuzzer's pattern is repeated past the guard's limit, and the guard must
+// fail when, and only when, encoding/csv reads a row about that long.
+func FuzzRowGuard(f *testing.F) {
+	f.Add([]byte("a,\"b\"\n"))
+	f.Add([]byte("\"x\n"))
+	f.Add([]byte("\"a\"\"b\",c\r\n"))
+	f.Add([]byte("a\"b,\"c\"d\"\n"))
+	f.Add([]byte("\"a\"\r"))
+	f.Add([]byte("0"))
+	f.Fuzz(func(t *testing.T, pattern []byte) {
+		if len(pattern) == 0 || len(pattern) > 64 {
+			return
+		}
+		data := bytes.Repeat(pattern, 3*bufferSize/len(pattern))
+		// The longest row as encoding/csv reads it: its bytes, without the
+		// blank lines it skips before it.
+		longest, prev := 0, int64(0)
+		r := csv.NewReader(bytes.NewReader(data))
+		r.FieldsPerRecord, r.LazyQuotes = -1, true
+		for {
+			if _, err := r.Read(); err != nil {
+				break
+			}
+			row := bytes.TrimLeft(data[prev:r.InputOffset()], "\r\n")
+			longest, prev = max(longest, len(row)), r.InputOffset()
+		}
+		g := &rowGuard{r: bytes.NewReader(data), comma: ',', fieldStart: true, line: 1}
+		_, err := io.Copy(io.Discard, g)
+		var long *longRow
+		fired := errors.As(err, &long)
+		switch {
+		case fired && longest <= bufferSize && prev == int64(len(data)):
+			t.Fatalf("the guard fired, but the longest row is %d bytes", longest)
+		case !fired && longest > bufferSize+2:
+			t.Fatalf("the guard did not fire, and a row is %d bytes", longest)
+		}
+	})
 }
