@@ -617,64 +617,70 @@ func (g *rowGuard) Read(p []byte) (int, error) {
 		return 0, g.err
 	}
 	n, err := g.r.Read(p)
-	for i := 0; i < n; i++ {
-		if g.step(p[i]) {
-			g.err = &longRow{line: g.start}
-			return i, g.err
-		}
+	if i := g.scan(p[:n]); i >= 0 {
+		g.err = &longRow{line: g.start}
+		return i, g.err
 	}
 	return n, err
 }
 
-// step follows one byte, and reports a row too long.
-func (g *rowGuard) step(c byte) bool {
-	if c == '\n' {
-		defer func() { g.line++ }()
-	}
-	if g.size == 0 {
-		g.start = g.line
-	}
-	if !g.quoted {
-		switch {
-		case c == '\n': // the row ends (or it was a blank line)
-			g.fieldStart, g.size = true, 0
-			return false
-		case c == '"' && g.fieldStart:
-			g.quoted, g.afterQuote = true, 0
-		case c == g.comma:
-			g.fieldStart = true
-		default:
-			g.fieldStart = false
+// scan follows the bytes of p, and returns the index of the first byte past
+// the limit of a row, or -1.
+func (g *rowGuard) scan(p []byte) int {
+	for i, c := range p {
+		if g.size == 0 {
+			g.start = g.line
 		}
-		g.size++
-		return g.size > bufferSize
-	}
-	g.size++
-	switch g.afterQuote {
-	case 1:
-		switch c {
-		case '"': // an escaped quote
-			g.afterQuote = 0
-		case g.comma: // the field ends
-			g.quoted, g.fieldStart = false, true
-		case '\n': // the row ends
-			g.quoted, g.fieldStart, g.size = false, true, 0
-			return false
-		case '\r':
-			g.afterQuote = 2
-		default: // a lazy quote, taken literally
-			g.afterQuote = 0
+		if c == '\n' {
+			g.line++
 		}
-		return g.size > bufferSize
-	case 2:
-		if c == '\n' { // '"' then "\r\n": the row ends
-			g.quoted, g.fieldStart, g.size = false, true, 0
-			return false
+		if !g.quoted {
+			switch {
+			case c == '\n': // the row ends (or it was a blank line)
+				g.fieldStart, g.size = true, 0
+				continue
+			case c == g.comma:
+				g.fieldStart = true
+			case c == '"' && g.fieldStart:
+				g.quoted, g.afterQuote, g.fieldStart = true, 0, false
+			default:
+				g.fieldStart = false
+			}
+		} else {
+			switch g.afterQuote {
+			case 0:
+				if c == '"' {
+					g.afterQuote = 1
+				}
+			case 1:
+				switch c {
+				case '"': // an escaped quote
+					g.afterQuote = 0
+				case g.comma: // the field ends
+					g.quoted, g.fieldStart = false, true
+				case '\n': // the row ends
+					g.quoted, g.fieldStart, g.size = false, true, 0
+					continue
+				case '\r':
+					g.afterQuote = 2
+				default: // a lazy quote, taken literally
+					g.afterQuote = 0
+				}
+			case 2:
+				switch c {
+				case '\n': // '"' then "\r\n": the row ends
+					g.quoted, g.fieldStart, g.size = false, true, 0
+					continue
+				case '"':
+					g.afterQuote = 1
+				default:
+					g.afterQuote = 0
+				}
+			}
 		}
-		g.afterQuote = 0
+		if g.size++; g.size > bufferSize {
+			return i
+		}
 	}
-	if c == '"' {
-		g.afterQuote = 1
-	}
-	return g.size > bufferSize
+	return -1
 }
