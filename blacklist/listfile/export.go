@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -16,11 +15,6 @@ import (
 
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 )
-
-// ErrReplaced is matched (errors.Is) by the error of an export of a compact
-// list that was replaced while it was read: what was written mixes two
-// versions; export again.
-var ErrReplaced = errors.New("list replaced during the export")
 
 // ExportHeader is the header of the CSV file of a plain list's export. A
 // compact list, which holds numbers and nothing else, is exported under the
@@ -46,7 +40,8 @@ const exportPage = 1000
 // A compact list is read bucket by bucket (SCAN of its live version's keys,
 // then SMEMBERS of each small bucket, a page of buckets per round trip):
 // one number per row under the header "member", in no useful order. If the
-// list is replaced during the export, the error matches ErrReplaced.
+// list is replaced during the export, what was written mixes two versions
+// and the error matches blacklist.ErrListReplaced: export again.
 //
 // No command that blocks Redis on a big key is sent.
 func Export(ctx context.Context, rdb redis.UniversalClient, l blacklist.List, w io.Writer) (int64, error) {
@@ -202,7 +197,7 @@ func exportCompact(ctx context.Context, rdb redis.UniversalClient, l blacklist.L
 		return n, err
 	}
 	if now != ver {
-		return n, fmt.Errorf("export of %s: %w: version %s when it started, %s now", l.Key, ErrReplaced, ver, now)
+		return n, fmt.Errorf("export of %s: %w: version %s when it started, %s now", l.Key, blacklist.ErrListReplaced, ver, now)
 	}
 	return n, nil
 }

@@ -163,8 +163,8 @@ func TestExportCompactReplaced(t *testing.T) {
 	// write, as a replace would.
 	w := &hookWriter{hook: func() { f.rdb.Set(f.ctx, blacklist.VersionKey(l.Key), "other", 0) }}
 	_, err := Export(f.ctx, f.rdb, layout(l, true), w)
-	if !errors.Is(err, ErrReplaced) {
-		t.Errorf("error %v, want ErrReplaced", err)
+	if !errors.Is(err, blacklist.ErrListReplaced) {
+		t.Errorf("error %v, want blacklist.ErrListReplaced", err)
 	}
 }
 
