@@ -41,7 +41,7 @@ var ErrEmptyReplace = errors.New("replace with no valid number")
 // the new list in but could not free the old one (a plain list's old set, a
 // compact list's old version): the list is replaced, and the old keys are
 // left behind.
-var ErrLeftover = errors.New("old version not removed")
+var ErrLeftover = errors.New("old list left behind")
 
 // ImportOptions say what to import and how.
 type ImportOptions struct {
