@@ -135,7 +135,7 @@ the list (--no-dequeue to skip).`,
 			progress, done := progressBar(cmd, "importing", size)
 			opt := listfile.ImportOptions{
 				List: t.List, Keys: blacklist.Keys{Prefix: s.cfg.KeyPrefix}, Mode: mode, Rules: t.Rules,
-				Column: ff.column, Header: ff.headerOption(), BatchSize: batch,
+				Name: args[0], Column: ff.column, Header: ff.headerOption(), BatchSize: batch,
 				By: ef.by, Reason: firstNonEmpty(ef.reason, t.Reason), Source: "import:" + args[0], Note: ef.note,
 				Rejects: rej, Progress: progress, AuditMaxLen: s.cfg.Management.AuditMaxLen,
 			}
@@ -293,7 +293,7 @@ entry that matched. Rows whose number is not a number go to the report too.`,
 			defer removed.Close()
 			progress, done := progressBar(cmd, "scrubbing", size)
 			sum, err := listfile.Scrub(cmd.Context(), blacklist.NewChecker(s.rdb), in, clean, removed, listfile.ScrubOptions{
-				Lists: lists, Rules: rules, Column: ff.column, Header: ff.headerOption(), Progress: progress,
+				Lists: lists, Rules: rules, Name: args[0], Column: ff.column, Header: ff.headerOption(), Progress: progress,
 			})
 			done()
 			if err != nil {
