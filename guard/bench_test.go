@@ -39,7 +39,7 @@ func BenchmarkCall(b *testing.B) {
 			}
 			keys := blacklist.Keys{Prefix: cfg.KeyPrefix}
 			rdb.SAdd(context.Background(), keys.Shared("nao-me-perturbe"), "5521988887777")
-			g := guard.New(cfg, blacklist.NewChecker(rdb), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			g := guard.New(cfg, blacklist.NewChecker(rdb), blacklist.NewStore(rdb, keys), slog.New(slog.NewTextHandler(io.Discard, nil)))
 			c := cfg.DefaultCampaign("promo")
 			c.Lists = []string{"spam", "nao-me-perturbe"}
 			g.SetCampaigns(map[string]*config.Campaign{"promo": c})

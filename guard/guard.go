@@ -19,6 +19,7 @@ import (
 	"github.com/blacklist-agi/blacklist-agi/agi"
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/config"
+	"github.com/blacklist-agi/blacklist-agi/manage"
 	"github.com/blacklist-agi/blacklist-agi/number"
 )
 
@@ -63,10 +64,14 @@ type Verdict struct {
 // campaigns can be swapped at any time with SetCampaigns.
 type Guard struct {
 	checker *blacklist.Checker
+	store   *blacklist.Store
 	keys    blacklist.Keys
 	cfg     *config.Config
 	logger  *slog.Logger
 	plans   atomic.Pointer[map[string]*plan]
+	// manager resolves the lists of in-call additions (opt-out, spam,
+	// no-answer) with the campaigns in force.
+	manager atomic.Pointer[manage.Manager]
 	// defaults is the plan for a missing or malformed campaign id.
 	defaults *plan
 }
@@ -76,6 +81,7 @@ type Guard struct {
 type plan struct {
 	id          string
 	known       bool
+	campaign    *config.Campaign
 	lists       []blacklist.List
 	reasons     []string // reasons[i] is the configured reason of lists[i]
 	rules       number.Rules
@@ -87,20 +93,21 @@ type plan struct {
 }
 
 // New returns a Guard for the given configuration, with no campaign files
-// loaded yet (every campaign gets the defaults until SetCampaigns).
-func New(cfg *config.Config, checker *blacklist.Checker, logger *slog.Logger) *Guard {
+// loaded yet (every campaign gets the defaults until SetCampaigns). The
+// checker answers the calls' checks; the store takes the in-call additions.
+func New(cfg *config.Config, checker *blacklist.Checker, store *blacklist.Store, logger *slog.Logger) *Guard {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	g := &Guard{
 		checker: checker,
+		store:   store,
 		keys:    blacklist.Keys{Prefix: cfg.KeyPrefix},
 		cfg:     cfg,
 		logger:  logger,
 	}
 	g.defaults = g.compile(cfg.DefaultCampaign(""), false)
-	empty := map[string]*plan{}
-	g.plans.Store(&empty)
+	g.SetCampaigns(nil)
 	return g
 }
 
@@ -112,6 +119,7 @@ func (g *Guard) SetCampaigns(campaigns map[string]*config.Campaign) {
 		plans[id] = g.compile(c, true)
 	}
 	g.plans.Store(&plans)
+	g.manager.Store(manage.New(g.cfg, campaigns, g.store))
 }
 
 // LoadCampaigns reads the campaigns folder through l, installs the result
@@ -182,6 +190,7 @@ func (g *Guard) compile(c *config.Campaign, known bool) *plan {
 	p := &plan{
 		id:          c.ID,
 		known:       known,
+		campaign:    c,
 		action:      c.Action,
 		hangupCause: strconv.Itoa(c.HangupCause),
 		gotoTarget:  c.Goto,

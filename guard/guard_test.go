@@ -40,7 +40,7 @@ func newFixture(t *testing.T, campaigns ...*config.Campaign) *fixture {
 		"spam":            {Reason: "spam"},
 	}
 	f := &fixture{t: t, rdb: rdb, cfg: cfg, keys: blacklist.Keys{Prefix: cfg.KeyPrefix}}
-	f.guard = guard.New(cfg, blacklist.NewChecker(rdb), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.guard = guard.New(cfg, blacklist.NewChecker(rdb), blacklist.NewStore(rdb, blacklist.Keys{Prefix: cfg.KeyPrefix}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	set := map[string]*config.Campaign{}
 	for _, c := range campaigns {
 		set[c.ID] = c
@@ -186,7 +186,7 @@ func TestRedisDownFollowsOnError(t *testing.T) {
 	ln.Close()
 	dead := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
 	defer dead.Close()
-	g := guard.New(f.cfg, blacklist.NewChecker(dead), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g := guard.New(f.cfg, blacklist.NewChecker(dead), blacklist.NewStore(dead, f.keys), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	c := f.campaign("promo")
 	c.Timeout = 200 * time.Millisecond
 	g.SetCampaigns(map[string]*config.Campaign{"promo": c})

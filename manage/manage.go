@@ -174,6 +174,7 @@ func queue(c *config.Campaign) (blacklist.Queue, bool) {
 type Refusal struct {
 	Input  string
 	Reason string
+	Err    error // the error behind Reason (errors.Is number.ErrInvalid, ...)
 }
 
 // Normalized is what people typed, turned into list members.
@@ -195,7 +196,7 @@ func (t Target) Normalize(inputs []string) Normalized {
 	for _, in := range inputs {
 		member, err := t.member(in)
 		if err != nil {
-			out.Refused = append(out.Refused, Refusal{Input: in, Reason: err.Error()})
+			out.Refused = append(out.Refused, Refusal{Input: in, Reason: err.Error(), Err: err})
 			continue
 		}
 		if _, dup := out.Inputs[member]; dup {

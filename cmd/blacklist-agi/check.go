@@ -36,7 +36,7 @@ Exit status: 0 allowed, 3 blocked, 4 check failed (Redis or a bad number), 1 usa
 			logger := newLogger(config.Log{Level: "error", Format: cfg.Log.Format})
 			rdb := newRedisClient(cfg.Redis)
 			defer rdb.Close()
-			g := guard.New(cfg, blacklist.NewChecker(rdb), logger)
+			g := guard.New(cfg, blacklist.NewChecker(rdb), newStore(cfg, rdb), logger)
 			if _, err := g.LoadCampaigns(config.NewCampaignLoader(cfg)); err != nil {
 				return err
 			}

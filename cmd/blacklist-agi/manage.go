@@ -43,11 +43,7 @@ func openSession(cmd *cobra.Command) (*session, error) {
 		return nil, err
 	}
 	rdb := newRedisClient(cfg.Redis)
-	store := blacklist.NewStore(rdb, blacklist.Keys{Prefix: cfg.KeyPrefix})
-	if cfg.Management.AuditMaxLen > 0 {
-		store.AuditMaxLen = cfg.Management.AuditMaxLen
-	}
-	s := &session{cfg: cfg, rdb: rdb, mgr: manage.New(cfg, campaigns, store)}
+	s := &session{cfg: cfg, rdb: rdb, mgr: manage.New(cfg, campaigns, newStore(cfg, rdb))}
 	cobra.OnFinalize(func() { rdb.Close() })
 	return s, nil
 }

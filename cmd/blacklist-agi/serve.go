@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 
 	rdb := newRedisClient(cfg.Redis)
 	defer rdb.Close()
-	g := guard.New(cfg, blacklist.NewChecker(rdb), logger)
+	g := guard.New(cfg, blacklist.NewChecker(rdb), newStore(cfg, rdb), logger)
 	loader := config.NewCampaignLoader(cfg)
 	// The campaigns in force, for the sweeper; the reload loop replaces them.
 	var campaigns atomic.Pointer[map[string]*config.Campaign]
@@ -101,14 +101,16 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	}()
 
 	go g.FollowVersions(ctx, cfg.Management.VersionRefresh)
-	store := blacklist.NewStore(rdb, blacklist.Keys{Prefix: cfg.KeyPrefix})
-	store.AuditMaxLen = cfg.Management.AuditMaxLen
+	store := newStore(cfg, rdb)
 	go manage.RunSweeper(ctx, store, func() []blacklist.List {
 		return manage.New(cfg, *campaigns.Load(), store).DeclaredLists()
 	}, cfg.Management.SweepInterval, cfg.Management.SweepBatch, logger)
 
 	mux := agi.NewServeMux()
 	mux.Handle("blacklist", g)
+	mux.HandleFunc("optout", g.ServeOptOut)
+	mux.HandleFunc("spam", g.ServeSpam)
+	mux.HandleFunc("report", g.ServeReport)
 	srv := &agi.Server{
 		Handler:        mux,
 		MaxSessions:    cfg.Limits.MaxSessions,

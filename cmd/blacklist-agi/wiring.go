@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
+	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/config"
 )
 
@@ -64,4 +65,13 @@ func describeConfig(c *config.Config) string {
 		file = "(none: defaults and environment)"
 	}
 	return fmt.Sprintf("config %s: listen %s, redis %s, campaigns %s", file, c.Listen, c.Redis.Addr, c.CampaignsDir)
+}
+
+// newStore returns the list store over rdb with the configured audit length.
+func newStore(cfg *config.Config, rdb redis.UniversalClient) *blacklist.Store {
+	store := blacklist.NewStore(rdb, blacklist.Keys{Prefix: cfg.KeyPrefix})
+	if cfg.Management.AuditMaxLen > 0 {
+		store.AuditMaxLen = cfg.Management.AuditMaxLen
+	}
+	return store
 }
