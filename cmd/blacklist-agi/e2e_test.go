@@ -440,3 +440,82 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("check-config with a bad file: err %v\n%s", err, b)
 	}
 }
+
+// TestEndToEndInCall runs the in-call endpoints with the URLs of
+// dialplan-examples/extensions.conf against the built server.
+func TestEndToEndInCall(t *testing.T) {
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t, rdb)
+	s := startServer(t, prefix, redistest.Addr(t), map[string]string{
+		"promo.yaml": `lists: [spam]
+spam: { list: spam }
+no_answer: { enabled: true, attempts: 2, window: 1h, ttl: 7d }
+invalid: { enabled: true, causes: [1], list: spam, ttl: 30d }
+`,
+	})
+	run := func(path string, call agitest.Call) map[string]string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		call.URL = "agi://" + s.addr + path
+		res, err := agitest.Run(ctx, call)
+		if err != nil || !res.ServerClosed {
+			t.Fatalf("%s: %v %+v", path, err, res)
+		}
+		return res.Vars
+	}
+	status := func(number string) string {
+		t.Helper()
+		return s.call(t, "promo", number).Vars["BLACKLIST_STATUS"]
+	}
+
+	// [campaign-ivr]: press 9 (the IVR runs on the called channel: EXTEN is s).
+	if v := run("/optout?campaign=promo&number=5511987654321", agitest.Call{Extension: "s"}); v["BLACKLIST_STATUS"] != "ADDED" {
+		t.Fatalf("optout: %v", v)
+	}
+	if got := status("5511987654321"); got != "BLOCKED" {
+		t.Fatalf("the next call after the opt-out: %s", got)
+	}
+	// [agent-disposition]: spam.
+	if v := run("/spam?campaign=promo&number=5511955554444", agitest.Call{Extension: "s"}); v["BLACKLIST_LIST"] != "spam" {
+		t.Fatalf("spam: %v", v)
+	}
+	if got := status("5511955554444"); got != "BLOCKED" {
+		t.Fatalf("after the spam mark: %s", got)
+	}
+	// [blacklist-report]: two unanswered attempts block the number.
+	report := func(number, dialStatus string, cause int, uniqueid string) string {
+		path := fmt.Sprintf("/report?campaign=promo&number=%s&status=%s&cause=%d", number, dialStatus, cause)
+		return run(path, agitest.Call{Extension: "h", UniqueID: uniqueid})["BLACKLIST_REPORT"]
+	}
+	if got := report("5511912345678", "NOANSWER", 19, "u1"); got != "COUNTED" {
+		t.Fatalf("first no-answer: %s", got)
+	}
+	if got := report("5511912345678", "ANSWER", 16, "u2"); got != "RESET" {
+		t.Fatalf("answer: %s", got)
+	}
+	if got := report("5511912345678", "NOANSWER", 19, "u3"); got != "COUNTED" {
+		t.Fatalf("no-answer after the reset: %s", got)
+	}
+	if got := status("5511912345678"); got != "ALLOWED" {
+		t.Fatalf("one attempt after the reset: %s", got)
+	}
+	if got := report("5511912345678", "NOANSWER", 19, "u4"); got != "ADDED" {
+		t.Fatalf("second no-answer: %s", got)
+	}
+	if got := status("5511912345678"); got != "BLOCKED" {
+		t.Fatalf("after two unanswered attempts: %s", got)
+	}
+	// An unallocated number (cause 1).
+	if got := report("5521911112222", "CHANUNAVAIL", 1, "u5"); got != "ADDED" {
+		t.Fatalf("cause 1: %s", got)
+	}
+	// A missing DIALSTATUS: a clear log line, no change.
+	if got := report("5521933334444", "", 0, "u6"); got != "IGNORED" {
+		t.Fatalf("missing status: %s", got)
+	}
+	s.waitLog(t, "report ignored")
+	if got := status("5521933334444"); got != "ALLOWED" {
+		t.Fatalf("after an ignored report: %s", got)
+	}
+}
