@@ -37,6 +37,12 @@ type Campaign struct {
 	OnError    string
 	Timeout    time.Duration
 	Number     NumberRules
+	// OptOut, Spam, NoAnswer and Invalid are the in-call blacklisting
+	// rules. A rule's List "" means the campaign's own list.
+	OptOut   OptOutRule
+	Spam     SpamRule
+	NoAnswer NoAnswerRule
+	Invalid  InvalidRule
 	// ContactsKey is the Redis key, verbatim, of the dialer's queue of
 	// numbers to call for this campaign; a number added to a list the
 	// campaign uses is removed from it. "" when the campaign has no queue
@@ -76,6 +82,10 @@ type campaignFile struct {
 	OnError     *string        `mapstructure:"on_error"`
 	Timeout     *time.Duration `mapstructure:"timeout"`
 	Number      *numberFile    `mapstructure:"number"`
+	OptOut      *optOutFile    `mapstructure:"optout"`
+	Spam        *spamFile      `mapstructure:"spam"`
+	NoAnswer    *noAnswerFile  `mapstructure:"no_answer"`
+	Invalid     *invalidFile   `mapstructure:"invalid"`
 	// The dialer's queue: per campaign only, never in defaults:.
 	ContactsKey    *string `mapstructure:"contacts_key"`
 	ContactsType   *string `mapstructure:"contacts_type"`
@@ -87,6 +97,60 @@ type numberFile struct {
 	AreaCode           *string   `mapstructure:"area_code"`
 	StripPrefixes      *[]string `mapstructure:"strip_prefixes"`
 	ExtensionMaxLength *int      `mapstructure:"extension_max_length"`
+}
+
+type optOutFile struct {
+	List   *string        `mapstructure:"list"`
+	Reason *string        `mapstructure:"reason"`
+	TTL    *time.Duration `mapstructure:"ttl"`
+}
+
+type spamFile struct {
+	List *string        `mapstructure:"list"`
+	TTL  *time.Duration `mapstructure:"ttl"`
+}
+
+type noAnswerFile struct {
+	Enabled  *bool          `mapstructure:"enabled"`
+	Attempts *int           `mapstructure:"attempts"`
+	Window   *time.Duration `mapstructure:"window"`
+	Statuses *[]string      `mapstructure:"statuses"`
+	List     *string        `mapstructure:"list"`
+	TTL      *time.Duration `mapstructure:"ttl"`
+}
+
+type invalidFile struct {
+	Enabled *bool          `mapstructure:"enabled"`
+	Causes  *[]int         `mapstructure:"causes"`
+	List    *string        `mapstructure:"list"`
+	TTL     *time.Duration `mapstructure:"ttl"`
+}
+
+// mergeRules sets in s the rule fields that campaign file f gives.
+func mergeRules(s *CampaignSettings, f *campaignFile) {
+	if r := f.OptOut; r != nil {
+		set(&s.OptOut.List, r.List)
+		set(&s.OptOut.Reason, r.Reason)
+		set(&s.OptOut.TTL, r.TTL)
+	}
+	if r := f.Spam; r != nil {
+		set(&s.Spam.List, r.List)
+		set(&s.Spam.TTL, r.TTL)
+	}
+	if r := f.NoAnswer; r != nil {
+		set(&s.NoAnswer.Enabled, r.Enabled)
+		set(&s.NoAnswer.Attempts, r.Attempts)
+		set(&s.NoAnswer.Window, r.Window)
+		set(&s.NoAnswer.Statuses, r.Statuses)
+		set(&s.NoAnswer.List, r.List)
+		set(&s.NoAnswer.TTL, r.TTL)
+	}
+	if r := f.Invalid; r != nil {
+		set(&s.Invalid.Enabled, r.Enabled)
+		set(&s.Invalid.Causes, r.Causes)
+		set(&s.Invalid.List, r.List)
+		set(&s.Invalid.TTL, r.TTL)
+	}
 }
 
 // DefaultCampaign returns the settings for a campaign that has no file
@@ -111,11 +175,17 @@ func (c *Config) resolve(id, description, file string, s CampaignSettings) *Camp
 		OnError:     s.OnError,
 		Timeout:     s.Timeout,
 		Number:      s.Number,
+		OptOut:      s.OptOut,
+		Spam:        s.Spam,
+		NoAnswer:    s.NoAnswer,
+		Invalid:     s.Invalid,
 	}
 	camp.Number.StripPrefixes = slices.Clone(s.Number.StripPrefixes)
 	if camp.Number.StripPrefixes == nil {
 		camp.Number.StripPrefixes = []string{}
 	}
+	camp.NoAnswer.Statuses = slices.Clone(s.NoAnswer.Statuses)
+	camp.Invalid.Causes = slices.Clone(s.Invalid.Causes)
 	if s.Goto != "" {
 		camp.GotoTarget, _ = parseGoto(s.Goto)
 	}
@@ -201,6 +271,7 @@ func LoadCampaignFile(c *Config, path string) (*Campaign, error) {
 		set(&s.Number.StripPrefixes, n.StripPrefixes)
 		set(&s.Number.ExtensionMaxLength, n.ExtensionMaxLength)
 	}
+	mergeRules(&s, &f)
 	c.validateSettings(&doc.problems, "", s)
 	contactsKey, contactsType, contactsFormat := c.contacts(&doc.problems, &f)
 	if err := doc.annotate(doc.err()); err != nil {

@@ -31,6 +31,17 @@ func testConfig(t *testing.T) *Config {
 			StripPrefixes:      []string{"0"},
 			ExtensionMaxLength: 5,
 		},
+		OptOut: OptOutRule{List: "opt-out", Reason: "consent-revoked", TTL: 90 * day},
+		Spam:   SpamRule{List: "spam", TTL: week},
+		NoAnswer: NoAnswerRule{
+			Enabled:  true,
+			Attempts: 5,
+			Window:   2 * time.Hour,
+			Statuses: []string{DialStatusNoAnswer, DialStatusBusy},
+			List:     "no-answer",
+			TTL:      3 * day,
+		},
+		Invalid: InvalidRule{Enabled: true, Causes: []int{1, 28}, List: "spam", TTL: 10 * day},
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -67,6 +78,20 @@ func TestCampaignMerge(t *testing.T) {
 			w.Number.CountryCode, w.Number.StripPrefixes, w.Number.ExtensionMaxLength = "1", []string{"00", "0"}, 4
 		}},
 		{"empty number", "number: {}\n", func(*Campaign) {}},
+		{"only no_answer.attempts", "no_answer:\n  attempts: 4\n", func(w *Campaign) { w.NoAnswer.Attempts = 4 }},
+		{"only invalid.enabled", "invalid: {enabled: false}\n", func(w *Campaign) { w.Invalid.Enabled = false }},
+		{"optout own list", "optout: {list: \"\", reason: opt-out}\n", func(w *Campaign) { w.OptOut.List, w.OptOut.Reason = "", "opt-out" }},
+		{"optout ttl in weeks", "optout:\n  ttl: 2w\n", func(w *Campaign) { w.OptOut.TTL = 14 * day }},
+		{"optout permanent", "optout: {ttl: 0}\n", func(w *Campaign) { w.OptOut.TTL = 0 }},
+		{"spam", "spam: {list: vip, ttl: 1h30m}\n", func(w *Campaign) { w.Spam = SpamRule{List: "vip", TTL: 90 * time.Minute} }},
+		{"no_answer all", "no_answer: {enabled: false, attempts: 2, window: 30d, statuses: [CHANUNAVAIL, CONGESTION], list: \"\", ttl: 365d}\n", func(w *Campaign) {
+			w.NoAnswer = NoAnswerRule{Attempts: 2, Window: 30 * day, Statuses: []string{"CHANUNAVAIL", "CONGESTION"}, TTL: 365 * day}
+		}},
+		{"invalid to a compact list, permanent", "invalid: {causes: [1, 3, 28], list: nao-me-perturbe, ttl: 0}\n", func(w *Campaign) {
+			w.Invalid = InvalidRule{Enabled: true, Causes: []int{1, 3, 28}, List: "nao-me-perturbe"}
+		}},
+		{"causes as text", "invalid: {causes: \"1, 28\"}\n", func(*Campaign) {}},
+		{"null and empty rules keep defaults", "optout:\nspam: ~\nno_answer: {}\ninvalid:\n  causes:\n  ttl: ~\n", func(*Campaign) {}},
 		{"contacts_key alone", "contacts_key: \"dialer:queue:promo\"\n", func(w *Campaign) {
 			w.ContactsKey, w.ContactsType, w.ContactsFormat = "dialer:queue:promo", ContactsSet, FormatCanonical
 		}},
@@ -118,6 +143,10 @@ func TestDefaultCampaign(t *testing.T) {
 		OnError:     OnErrorAllow,
 		Timeout:     250 * time.Millisecond,
 		Number:      c.Defaults.Number,
+		OptOut:      OptOutRule{List: "opt-out", Reason: "consent-revoked", TTL: 90 * day},
+		Spam:        SpamRule{List: "spam", TTL: week},
+		NoAnswer:    NoAnswerRule{Enabled: true, Attempts: 5, Window: 2 * time.Hour, Statuses: []string{"NOANSWER", "BUSY"}, List: "no-answer", TTL: 3 * day},
+		Invalid:     InvalidRule{Enabled: true, Causes: []int{1, 28}, List: "spam", TTL: 10 * day},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)
@@ -125,7 +154,10 @@ func TestDefaultCampaign(t *testing.T) {
 	// The campaign does not share memory with the configuration.
 	got.Number.StripPrefixes[0] = "9"
 	got.Lists[0] = "x"
-	if c.Defaults.Number.StripPrefixes[0] != "0" || c.Defaults.Lists[0] != "no-answer" {
+	got.NoAnswer.Statuses[0] = "x"
+	got.Invalid.Causes[0] = 99
+	if c.Defaults.Number.StripPrefixes[0] != "0" || c.Defaults.Lists[0] != "no-answer" ||
+		c.Defaults.NoAnswer.Statuses[0] != "NOANSWER" || c.Defaults.Invalid.Causes[0] != 1 {
 		t.Error("DefaultCampaign shares slices with the configuration")
 	}
 }

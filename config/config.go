@@ -10,16 +10,19 @@
 // BLACKLIST_ followed by the key path upper-cased with "_" for ".":
 // BLACKLIST_REDIS_ADDR for redis.addr; EnvVars lists them all. List values
 // (defaults.lists, defaults.number.strip_prefixes) are comma-separated in
-// environment variables. The lists: section cannot be set from the
-// environment; management: can (BLACKLIST_MANAGEMENT_SWEEP_BATCH).
+// environment variables, and so are defaults.no_answer.statuses and
+// defaults.invalid.causes. The lists: section cannot be set from the
+// environment; management: can (BLACKLIST_MANAGEMENT_SWEEP_BATCH), and so
+// can the in-call blacklisting rules (BLACKLIST_DEFAULTS_NO_ANSWER_ENABLED).
 //
 // Decoding is strict: unknown keys, values of the wrong type and out-of-range
 // values are errors, and each *Error names the file, line, key, value and
 // what is allowed. Keys are lower case, exactly as documented. Every value is
 // read as the text that was written and then converted, the same way for
 // files and environment variables: "0055" stays "0055" in a text setting,
-// numbers are decimal, durations need a unit ("300ms", "5s"), null or an
-// empty value means "not set" (the default applies).
+// numbers are decimal, durations need a unit ("300ms", "5s", "1h"; whole
+// days and weeks are written "7d", "2w"), null or an empty value means "not
+// set" (the default applies).
 //
 // A campaign file is <campaigns_dir>/<id>.yaml (or .yml); every setting in
 // it is optional and falls back, field by field, to the main file's
@@ -203,6 +206,16 @@ type CampaignSettings struct {
 	// Timeout is the time budget for the Redis check, 1ms..60s.
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
 	Number  NumberRules   `mapstructure:"number" yaml:"number"`
+	// OptOut is what the optout endpoint does.
+	OptOut OptOutRule `mapstructure:"optout" yaml:"optout"`
+	// Spam is what the spam endpoint does.
+	Spam SpamRule `mapstructure:"spam" yaml:"spam"`
+	// NoAnswer blocks numbers that do not answer (report endpoint); off
+	// by default.
+	NoAnswer NoAnswerRule `mapstructure:"no_answer" yaml:"no_answer"`
+	// Invalid blocks numbers that fail as invalid (report endpoint); off
+	// by default.
+	Invalid InvalidRule `mapstructure:"invalid" yaml:"invalid"`
 }
 
 // Actions for a blocked call.
@@ -262,6 +275,15 @@ func Default() *Config {
 				StripPrefixes:      []string{},
 				ExtensionMaxLength: 7,
 			},
+			OptOut: OptOutRule{Reason: "opt-out"},
+			Spam:   SpamRule{},
+			NoAnswer: NoAnswerRule{
+				Attempts: 3,
+				Window:   day,
+				Statuses: []string{DialStatusNoAnswer},
+				TTL:      week,
+			},
+			Invalid: InvalidRule{Causes: []int{1}, TTL: 30 * day},
 		},
 	}
 }

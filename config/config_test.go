@@ -98,9 +98,23 @@ func TestExampleFiles(t *testing.T) {
 	if promo.Number.CountryCode != "55" || promo.Number.AreaCode != "11" {
 		t.Errorf("promo number rules = %+v", promo.Number)
 	}
+	if promo.OptOut != (OptOutRule{List: "opt-out", Reason: "opt-out"}) || promo.Spam != (SpamRule{List: "spam"}) {
+		t.Errorf("promo optout, spam = %+v, %+v", promo.OptOut, promo.Spam)
+	}
+	if want := (NoAnswerRule{Enabled: true, Attempts: 3, Window: 24 * time.Hour, Statuses: []string{"NOANSWER"}, List: "no-answer", TTL: 7 * 24 * time.Hour}); !reflect.DeepEqual(promo.NoAnswer, want) {
+		t.Errorf("promo no_answer = %+v, want %+v", promo.NoAnswer, want)
+	}
+	if want := (InvalidRule{Enabled: true, Causes: []int{1}, List: "spam", TTL: 30 * 24 * time.Hour}); !reflect.DeepEqual(promo.Invalid, want) {
+		t.Errorf("promo invalid = %+v, want %+v", promo.Invalid, want)
+	}
 	cob := campaigns["cobranca"]
 	if cob.Action != ActionGoto || cob.GotoTarget != (GotoTarget{"blacklist-blocked", "s", "1"}) || cob.OnError != OnErrorAllow || cob.ContactsKey != "" {
 		t.Errorf("cobranca = %+v", cob)
+	}
+	// cobranca says nothing about the rules: the defaults, all off.
+	if d := c.Defaults; cob.OptOut != d.OptOut || cob.Spam != d.Spam || !reflect.DeepEqual(cob.NoAnswer, d.NoAnswer) ||
+		!reflect.DeepEqual(cob.Invalid, d.Invalid) || cob.NoAnswer.Enabled || cob.Invalid.Enabled {
+		t.Errorf("cobranca rules = %+v %+v %+v %+v", cob.OptOut, cob.Spam, cob.NoAnswer, cob.Invalid)
 	}
 	for _, name := range []string{"campaigns/promo.yaml", "campaigns/cobranca.yaml"} {
 		if _, err := LoadCampaignFile(c, name); err != nil {
@@ -198,7 +212,8 @@ func TestEnvBadManagement(t *testing.T) {
 	tests := []struct{ env, value, key, msg string }{
 		{"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN", "0", "management.audit_max_len", "must be from 1 to 10000000"},
 		{"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN", "100k", "management.audit_max_len", "must be a whole number"},
-		{"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL", "30", "management.sweep_interval", "must be a duration with a unit, such as 300ms or 5s"},
+		{"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL", "30", "management.sweep_interval", "must be a duration with a unit, such as 300ms, 5s, 1h, 7d or 2w"},
+		{"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL", "1d", "management.sweep_interval", "must be from 1s to 1h"},
 		{"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL", "2h", "management.sweep_interval", "must be from 1s to 1h"},
 		{"BLACKLIST_MANAGEMENT_SWEEP_BATCH", "10001", "management.sweep_batch", "must be from 1 to 10000"},
 		{"BLACKLIST_MANAGEMENT_VERSION_REFRESH", "50ms", "management.version_refresh", "must be from 100ms to 10s"},
@@ -231,15 +246,20 @@ func TestEnvVars(t *testing.T) {
 		"BLACKLIST_MANAGEMENT_SWEEP_INTERVAL":            "management.sweep_interval",
 		"BLACKLIST_MANAGEMENT_SWEEP_BATCH":               "management.sweep_batch",
 		"BLACKLIST_MANAGEMENT_VERSION_REFRESH":           "management.version_refresh",
+		"BLACKLIST_DEFAULTS_OPTOUT_REASON":               "defaults.optout.reason",
+		"BLACKLIST_DEFAULTS_SPAM_TTL":                    "defaults.spam.ttl",
+		"BLACKLIST_DEFAULTS_NO_ANSWER_ENABLED":           "defaults.no_answer.enabled",
+		"BLACKLIST_DEFAULTS_NO_ANSWER_STATUSES":          "defaults.no_answer.statuses",
+		"BLACKLIST_DEFAULTS_INVALID_CAUSES":              "defaults.invalid.causes",
 	} {
 		if vars[env] != key {
 			t.Errorf("EnvVars()[%s] = %q, want %q", env, vars[env], key)
 		}
 	}
 	// 3 top-level + 8 redis + 7 limits + 2 log + 4 management + 6
-	// defaults + 4 number.
-	if len(vars) != 34 {
-		t.Errorf("EnvVars() has %d entries, want 34: %v", len(vars), vars)
+	// defaults + 4 number + 3 optout + 2 spam + 6 no_answer + 4 invalid.
+	if len(vars) != 49 {
+		t.Errorf("EnvVars() has %d entries, want 49: %v", len(vars), vars)
 	}
 }
 
@@ -545,6 +565,10 @@ func TestRedactedYAMLRoundTrip(t *testing.T) {
 	c.Defaults.Number.StripPrefixes = []string{"0", "00"}
 	c.Lists["spam"] = SharedList{Reason: "spam", Layout: LayoutCompact}
 	c.Management = ListManagement{AuditMaxLen: 7, SweepInterval: 90 * time.Second, SweepBatch: 3, VersionRefresh: 150 * time.Millisecond}
+	c.Lists["spam"] = SharedList{Reason: "spam", Layout: LayoutPlain}
+	c.Defaults.OptOut = OptOutRule{List: "opt-out", Reason: "consent-revoked", TTL: 2 * week}
+	c.Defaults.NoAnswer = NoAnswerRule{Enabled: true, Attempts: 4, Window: 36 * time.Hour, Statuses: []string{"BUSY", "NOANSWER"}, List: "no-answer", TTL: 3 * day}
+	c.Defaults.Invalid = InvalidRule{Enabled: true, Causes: []int{1, 28}, List: "spam", TTL: 30 * day}
 	out, err := c.RedactedYAML()
 	if err != nil {
 		t.Fatal(err)

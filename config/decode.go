@@ -279,7 +279,7 @@ type valueError struct {
 func (e *valueError) Error() string { return e.msg }
 
 // decodeHook converts the text read from a file or an environment variable
-// to the type of the setting: a duration needs a unit ("300ms", "5s"), a
+// to the type of the setting: a duration needs a unit ("300ms", "5s", "7d"), a
 // number is decimal, a list may be written as comma-separated text (for
 // environment variables). Values that already have the right type (the
 // built-in defaults) pass through.
@@ -291,11 +291,11 @@ func decodeHook(from, to reflect.Type, data any) (any, error) {
 	switch {
 	case to == durationType:
 		if !isText {
-			return nil, mismatch(from, "a duration such as 300ms or 5s")
+			return nil, mismatch(from, "a duration such as 300ms, 5s or 7d")
 		}
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil {
-			return nil, &valueError{value: s, hasValue: true, msg: "must be a duration with a unit, such as 300ms or 5s"}
+		d, ok := parseDuration(s)
+		if !ok {
+			return nil, &valueError{value: s, hasValue: true, msg: durationSyntax}
 		}
 		return d, nil
 	case to.Kind() == reflect.Int || to.Kind() == reflect.Int64:

@@ -26,6 +26,11 @@ func FuzzLoadCampaignFile(f *testing.F) {
 		"number: !!binary aGVsbG8=\n", "description: !custom x\n",
 		"contacts_key: q\n", "contacts_key: \"a b\"\n", "contacts_type: list\n", "contacts_key: q\ncontacts_type: zset\ncontacts_format: e164\n",
 		"contacts_key: \"\\u2028\"\n", "contacts_key: \"blacklist:x\"\n", "contacts_key: ~\ncontacts_format: national\n",
+		"optout: {list: opt-out, reason: consent-revoked, ttl: 2w}\n", "spam: {list: nao-me-perturbe, ttl: 7d}\n",
+		"no_answer: {enabled: true, attempts: 3, window: 24h, statuses: [NOANSWER, BUSY], list: no-answer, ttl: 7d}\n",
+		"no_answer: {statuses: NOANSWER,BUSY}\n", "no_answer: {attempts: 1, window: 31d, ttl: 0}\n",
+		"invalid: {enabled: true, causes: [1, 28], list: spam, ttl: 30d}\n", "invalid: {causes: [0, 128, 1, 1]}\n",
+		"invalid: {causes: 1,28}\n", "optout: {ttl: 99999999999999999999d}\n", "spam: {ttl: 15251w}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -59,6 +64,7 @@ func FuzzLoadCampaignFile(f *testing.F) {
 		c.validateSettings(p, "", CampaignSettings{
 			Lists: camp.Lists, Action: camp.Action, HangupCause: camp.HangupCause, Goto: camp.Goto,
 			OnError: camp.OnError, Timeout: camp.Timeout, Number: camp.Number,
+			OptOut: camp.OptOut, Spam: camp.Spam, NoAnswer: camp.NoAnswer, Invalid: camp.Invalid,
 		})
 		if camp.ContactsKey != "" {
 			c.validateContacts(p, camp.ContactsKey, camp.ContactsType, camp.ContactsFormat)
@@ -94,6 +100,8 @@ func FuzzLoad(f *testing.F) {
 		"listen: [a]\n", "limits: {max_sessions: 1e3}\n", "a: &a [*a, *a]\nb: *a\n",
 		"lists: {nmp: {layout: compact}}\n", "lists: {nmp: {layout: x}}\n", "management: {sweep_interval: 1s, audit_max_len: 10000000}\n",
 		"management: {version_refresh: 99999999999999999999h}\n",
+		"defaults: {no_answer: {enabled: true, statuses: [BUSY]}, invalid: {causes: [1]}}\n", "management: {sweep_interval: 1d}\n",
+		"defaults: {optout: {list: nao-me-perturbe, ttl: 1w}}\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -140,6 +140,7 @@ func (c *Config) validateSettings(p *problems, prefix string, s CampaignSettings
 	if n.ExtensionMaxLength < 1 || n.ExtensionMaxLength > MaxExtensionMaxLength {
 		p.invalid(prefix+"number.extension_max_length", strconv.Itoa(n.ExtensionMaxLength), fmt.Sprintf("must be from 1 to %d", MaxExtensionMaxLength))
 	}
+	c.validateRules(p, prefix, s)
 }
 
 func positive(p *problems, key string, n int) {
@@ -166,12 +167,13 @@ func durationRange(p *problems, key string, d, lo, hi time.Duration) {
 	}
 }
 
-// formatDuration writes d the way a user would: 1s, 1h, 100ms (not 1h0m0s).
+// formatDuration writes d the way a user would: 2w, 30d, 1h, 1s, 100ms
+// (not 720h0m0s).
 func formatDuration(d time.Duration) string {
 	for _, u := range []struct {
 		unit time.Duration
 		name string
-	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}} {
+	}{{week, "w"}, {day, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}} {
 		if d >= u.unit && d%u.unit == 0 {
 			return strconv.FormatInt(int64(d/u.unit), 10) + u.name
 		}
