@@ -204,7 +204,7 @@ func (g *Guard) ServeReport(ctx context.Context, s *agi.Session) error {
 		}
 		return s.SetVariable(ctx, VarReport, string(StatusReset))
 
-	case c.Invalid.Enabled && cause != 0 && slices.Contains(c.Invalid.Causes, cause):
+	case c.Invalid.Enabled && c.Invalid.Matches(cause):
 		list, dequeued, err := g.add(ctx, s, p, addition{campaign: campaign, number: n.Canonical, list: c.Invalid.List,
 			reason: blacklist.ReasonInvalid, source: "agi:report", ttl: c.Invalid.TTL})
 		if err != nil {
@@ -214,7 +214,7 @@ func (g *Guard) ServeReport(ctx context.Context, s *agi.Session) error {
 			"number", n.Canonical, "list", list, "cause", cause, "dequeued", dequeued, "uniqueid", s.Env().Get("agi_uniqueid"))
 		return setVariables(ctx, s, VarReport, string(StatusAdded), VarList, list)
 
-	case c.NoAnswer.Enabled && slices.Contains(c.NoAnswer.Statuses, status):
+	case c.NoAnswer.Enabled && c.NoAnswer.Counts(status):
 		count, err := g.store.CountAttempt(ctx, key, s.Env().Get("agi_uniqueid"), c.NoAnswer.Window)
 		if err != nil {
 			return g.reportFailed(ctx, s, campaign, dialed, err)
