@@ -72,6 +72,8 @@ type Guard struct {
 	// manager resolves the lists of in-call additions (opt-out, spam,
 	// no-answer) with the campaigns in force.
 	manager atomic.Pointer[manage.Manager]
+	// observers see every check after its verdict is sent.
+	observers atomic.Pointer[[]Observer]
 	// defaults is the plan for a missing or malformed campaign id.
 	defaults *plan
 }
@@ -273,6 +275,27 @@ func (p *plan) failed(v Verdict, err error) Verdict {
 	return v
 }
 
+// Observation is what the guard saw of one call's check.
+type Observation struct {
+	Verdict  Verdict       // the verdict (Campaign as the dialplan gave it)
+	Known    bool          // the campaign has a file
+	Took     time.Duration // normalization and the Redis round trip
+	UniqueID string        // the call's agi_uniqueid
+	Channel  string        // the call's agi_channel
+}
+
+// An Observer receives one Observation per checked call, after the verdict
+// was sent to Asterisk, on the session's goroutine: it must not block (queue
+// the work and return).
+type Observer interface {
+	ObserveCheck(Observation)
+}
+
+// SetObservers replaces the observers of checks.
+func (g *Guard) SetObservers(observers ...Observer) {
+	g.observers.Store(&observers)
+}
+
 // ServeAGI answers one FastAGI session: the dialplan's
 // AGI(agi://host:4573/blacklist?campaign=<id>[&number=<n>]).
 func (g *Guard) ServeAGI(ctx context.Context, s *agi.Session) error {
@@ -287,7 +310,24 @@ func (g *Guard) ServeAGI(ctx context.Context, s *agi.Session) error {
 		g.logger.Warn("unknown or missing campaign: checking the default lists",
 			"campaign", campaign, "uniqueid", s.Env().Get("agi_uniqueid"))
 	}
+	start := time.Now()
 	v := g.check(ctx, p, campaign, dialed)
+	took := time.Since(start)
+	err := g.answer(ctx, s, p, campaign, dialed, v)
+	// Observers (statistics, metrics) run after the verdict is sent and the
+	// action run: they never make a call slower.
+	if obs := g.observers.Load(); obs != nil {
+		o := Observation{Verdict: v, Known: p.known, Took: took,
+			UniqueID: s.Env().Get("agi_uniqueid"), Channel: s.Env().Get("agi_channel")}
+		for _, ob := range *obs {
+			ob.ObserveCheck(o)
+		}
+	}
+	return err
+}
+
+// answer sets the verdict on the channel and runs the campaign's action.
+func (g *Guard) answer(ctx context.Context, s *agi.Session, p *plan, campaign, dialed string, v Verdict) error {
 	switch v.Status {
 	case StatusAllowed:
 		return s.SetVariable(ctx, VarStatus, string(StatusAllowed))

@@ -228,3 +228,28 @@ func TestEntryReasonAndExpiry(t *testing.T) {
 		t.Errorf("expired entry: %s", got)
 	}
 }
+
+// observations collects what an Observer is given.
+type observations chan guard.Observation
+
+func (o observations) ObserveCheck(ob guard.Observation) { o <- ob }
+
+func TestObserverSeesEachCheckAfterTheVerdict(t *testing.T) {
+	f := newFixture(t)
+	f.guard.SetCampaigns(map[string]*config.Campaign{"promo": f.campaign("promo")})
+	f.sadd(f.keys.Campaign("promo"), "5511987654321")
+	seen := make(observations, 2)
+	f.guard.SetObservers(seen)
+	res := f.call("agi://127.0.0.1/blacklist?campaign=promo", "5511987654321")
+	if !res.HungUp {
+		t.Fatalf("call not hung up: %+v", res)
+	}
+	ob := <-seen
+	if ob.Verdict.Status != guard.StatusBlocked || ob.Verdict.List != "promo" || !ob.Known || ob.UniqueID == "" || ob.Took <= 0 {
+		t.Errorf("observation %+v", ob)
+	}
+	f.call("agi://127.0.0.1/blacklist?campaign=other", "5511912345678")
+	if ob := <-seen; ob.Verdict.Status != guard.StatusAllowed || ob.Known || ob.Verdict.Campaign != "other" {
+		t.Errorf("observation of an unknown campaign's call %+v", ob)
+	}
+}
