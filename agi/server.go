@@ -54,6 +54,9 @@ type Server struct {
 	SessionTimeout time.Duration
 	// Logger receives the server's log records; nil means slog.Default().
 	Logger *slog.Logger
+	// Observer, if not nil, learns when sessions start, end and are
+	// refused.
+	Observer Observer
 
 	mu         sync.Mutex
 	listeners  map[net.Listener]struct{}
@@ -224,16 +227,21 @@ func (srv *Server) trackListener(l net.Listener, add bool) bool {
 // or full.
 func (srv *Server) admit(c net.Conn) error {
 	srv.mu.Lock()
-	defer srv.mu.Unlock()
 	srv.initLocked()
 	if srv.inShutdown.Load() {
+		srv.mu.Unlock()
 		return ErrServerClosed
 	}
 	if len(srv.conns) >= srv.maxSessions() {
 		srv.refused.Add(1)
+		srv.mu.Unlock()
+		if srv.Observer != nil {
+			srv.Observer.SessionRefused()
+		}
 		return ErrTooManySessions
 	}
 	srv.conns[c] = struct{}{}
+	srv.mu.Unlock()
 	return nil
 }
 
@@ -377,8 +385,12 @@ func (srv *Server) serveAccepted(c net.Conn) {
 // interrupts blocked reads and writes; sessions from Serve have the
 // server's own parent context, which ends only as their connections are
 // closed.
-func (srv *Server) serveSession(parent context.Context, c net.Conn, watch bool) (*Session, error) {
+func (srv *Server) serveSession(parent context.Context, c net.Conn, watch bool) (_ *Session, err error) {
 	start := time.Now()
+	obs := srv.Observer
+	if obs != nil {
+		obs.SessionStarted()
+	}
 	ctx, cancel := context.WithDeadline(parent, start.Add(srv.sessionTimeout()))
 	deadline, _ := ctx.Deadline()
 	bufs := srv.getBuffers(c)
@@ -402,6 +414,9 @@ func (srv *Server) serveSession(parent context.Context, c net.Conn, watch bool) 
 		}
 		cancel()
 		s.close(&srv.buffers)
+		if obs != nil {
+			obs.SessionEnded(s.req.Script, time.Since(start), err)
+		}
 	}()
 
 	envDeadline := start.Add(srv.envTimeout())
