@@ -13,7 +13,10 @@
 // environment variables, and so are defaults.no_answer.statuses and
 // defaults.invalid.causes. The lists: section cannot be set from the
 // environment; management: can (BLACKLIST_MANAGEMENT_SWEEP_BATCH), and so
-// can the in-call blacklisting rules (BLACKLIST_DEFAULTS_NO_ANSWER_ENABLED).
+// can the in-call blacklisting rules (BLACKLIST_DEFAULTS_NO_ANSWER_ENABLED),
+// admin: and monitoring: (BLACKLIST_ADMIN_WRITE_TOKENS=token1,token2).
+// Secrets (redis.password, admin.read_tokens, admin.write_tokens) are never
+// printed: errors and RedactedYAML show "<redacted>" instead.
 //
 // Decoding is strict: unknown keys, values of the wrong type and out-of-range
 // values are errors, and each *Error names the file, line, key, value and
@@ -72,6 +75,10 @@ type Config struct {
 	// Management tunes the upkeep of lists: audit streams, removal of
 	// expired entries, following compact lists' versions.
 	Management ListManagement `mapstructure:"management" yaml:"management"`
+	// Admin configures the admin HTTP listener (metrics, probes, JSON API).
+	Admin Admin `mapstructure:"admin" yaml:"admin"`
+	// Monitoring configures the blocked-call log and statistics in Redis.
+	Monitoring Monitoring `mapstructure:"monitoring" yaml:"monitoring"`
 	// Defaults are the campaign settings used where a campaign file is
 	// silent, and for unknown or missing campaigns.
 	Defaults CampaignSettings `mapstructure:"defaults" yaml:"defaults"`
@@ -264,6 +271,18 @@ func Default() *Config {
 			SweepBatch:     500,
 			VersionRefresh: time.Second,
 		},
+		Admin: Admin{
+			Listen:         "127.0.0.1:9573",
+			ReadTokens:     []string{},
+			WriteTokens:    []string{},
+			MaxBodyBytes:   1 << 20,
+			MaxUploadBytes: 2 << 30,
+			RequestTimeout: 30 * time.Second,
+		},
+		Monitoring: Monitoring{
+			StreamMaxLen:   1_000_000,
+			StatsRetention: 35 * day,
+		},
 		Defaults: CampaignSettings{
 			Lists:       []string{},
 			Action:      ActionHangup,
@@ -428,6 +447,12 @@ func Load(path string) (*Config, error) {
 	if c.Defaults.Number.StripPrefixes == nil {
 		c.Defaults.Number.StripPrefixes = []string{}
 	}
+	if c.Admin.ReadTokens == nil {
+		c.Admin.ReadTokens = []string{}
+	}
+	if c.Admin.WriteTokens == nil {
+		c.Admin.WriteTokens = []string{}
+	}
 	if path != "" && c.CampaignsDir != "" && !filepath.IsAbs(c.CampaignsDir) {
 		c.CampaignsDir = filepath.Join(filepath.Dir(path), c.CampaignsDir)
 	}
@@ -496,14 +521,28 @@ func Check(path string) (*Config, map[string]*Campaign, error) {
 }
 
 // RedactedYAML returns the configuration as YAML, in the main file's format,
-// with the Redis password replaced by "<redacted>" when set: for showing
-// the effective configuration.
+// with the secrets (the Redis password and each admin token) replaced by
+// "<redacted>": for showing the effective configuration. With admin tokens
+// set, the output does not load back as it is (the placeholders are not
+// valid tokens).
 func (c *Config) RedactedYAML() ([]byte, error) {
 	cp := *c
 	if cp.Redis.Password != "" {
-		cp.Redis.Password = "<redacted>"
+		cp.Redis.Password = redacted
 	}
+	cp.Admin.ReadTokens = redactAll(cp.Admin.ReadTokens)
+	cp.Admin.WriteTokens = redactAll(cp.Admin.WriteTokens)
 	return yaml.Marshal(&cp)
+}
+
+// redactAll returns a list as long as secrets with each one replaced by
+// "<redacted>".
+func redactAll(secrets []string) []string {
+	out := make([]string, len(secrets))
+	for i := range out {
+		out[i] = redacted
+	}
+	return out
 }
 
 // SharedListNames returns the names of the shared lists (c.Lists), sorted.

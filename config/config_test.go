@@ -256,10 +256,11 @@ func TestEnvVars(t *testing.T) {
 			t.Errorf("EnvVars()[%s] = %q, want %q", env, vars[env], key)
 		}
 	}
-	// 3 top-level + 8 redis + 7 limits + 2 log + 4 management + 6
-	// defaults + 4 number + 3 optout + 2 spam + 6 no_answer + 4 invalid.
-	if len(vars) != 49 {
-		t.Errorf("EnvVars() has %d entries, want 49: %v", len(vars), vars)
+	// 3 top-level + 8 redis + 7 limits + 2 log + 4 management + 6 admin +
+	// 3 monitoring + 6 defaults + 4 number + 3 optout + 2 spam + 6
+	// no_answer + 4 invalid.
+	if len(vars) != 58 {
+		t.Errorf("EnvVars() has %d entries, want 58: %v", len(vars), vars)
 	}
 }
 

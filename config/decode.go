@@ -416,8 +416,8 @@ func (d *document) decodeErrors(err error) error {
 		default:
 			e.Msg = fmt.Sprint(inner)
 		}
-		if e.Key == "redis.password" {
-			e.Value = "<redacted>"
+		if secretKey(e.Key) {
+			e.Value = redacted
 		}
 		out = append(out, e)
 	}

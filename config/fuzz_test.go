@@ -102,6 +102,8 @@ func FuzzLoad(f *testing.F) {
 		"management: {version_refresh: 99999999999999999999h}\n",
 		"defaults: {no_answer: {enabled: true, statuses: [BUSY]}, invalid: {causes: [1]}}\n", "management: {sweep_interval: 1d}\n",
 		"defaults: {optout: {list: nao-me-perturbe, ttl: 1w}}\n",
+		"admin: {listen: \":9573\", read_tokens: [0123456789abcdef], write_tokens: [0123456789abcdef]}\n",
+		"admin: {listen: \"[::1]:0\", max_upload_bytes: 68719476736}\nmonitoring: {instance: pbx-1, stats_retention: 400d}\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -95,6 +95,7 @@ func (c *Config) Validate() error {
 	durationRange(p, "management.sweep_interval", m.SweepInterval, MinSweepInterval, MaxSweepInterval)
 	intRange(p, "management.sweep_batch", m.SweepBatch, 1, MaxSweepBatch)
 	durationRange(p, "management.version_refresh", m.VersionRefresh, MinVersionRefresh, MaxVersionRefresh)
+	c.validateAdmin(p)
 	c.validateSettings(p, "defaults.", c.Defaults)
 	return p.err()
 }
