@@ -307,7 +307,7 @@ func ValidCursor(s string) bool {
 }
 
 func decimalUint64(s string) bool {
-	if s == "" || len(s) > 20 {
+	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
