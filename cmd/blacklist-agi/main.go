@@ -35,7 +35,8 @@ func main() {
 	root.PersistentFlags().StringP("config", "c", "", "main config file (YAML); environment variables BLACKLIST_* override it")
 	root.AddCommand(newServeCommand(), newCheckCommand(),
 		newAddCommand(), newRemoveCommand(), newListsCommand(), newLsCommand(), newCountCommand(),
-		newSearchCommand(), newImportCommand(), newExportCommand(), newScrubCommand(), newSweepCommand())
+		newSearchCommand(), newImportCommand(), newExportCommand(), newScrubCommand(), newSweepCommand(),
+		newStatsCommand())
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/blacklist-agi/blacklist-agi/agi"
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
+	"github.com/blacklist-agi/blacklist-agi/callstats"
 	"github.com/blacklist-agi/blacklist-agi/config"
 	"github.com/blacklist-agi/blacklist-agi/guard"
 	"github.com/blacklist-agi/blacklist-agi/manage"
@@ -63,6 +64,26 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	rdb := newRedisClient(cfg.Redis)
 	defer rdb.Close()
 	g := guard.New(cfg, blacklist.NewChecker(rdb), newStore(cfg, rdb), logger)
+	// The recorder outlives the signal: calls draining at shutdown are
+	// counted too, and what is queued is written before Redis is closed.
+	rec := callstats.NewRecorder(rdb, callstats.Options{
+		Keys:         blacklist.Keys{Prefix: cfg.KeyPrefix},
+		Instance:     cfg.Monitoring.InstanceName(),
+		StreamMaxLen: cfg.Monitoring.StreamMaxLen,
+		Retention:    cfg.Monitoring.StatsRetention,
+		Logger:       logger,
+	})
+	recCtx, stopRecorder := context.WithCancel(context.Background())
+	recorded := make(chan struct{})
+	go func() {
+		rec.Run(recCtx)
+		close(recorded)
+	}()
+	defer func() {
+		stopRecorder()
+		<-recorded
+	}()
+	g.SetObservers(rec)
 	loader := config.NewCampaignLoader(cfg)
 	// The campaigns in force, for the sweeper; the reload loop replaces them.
 	var campaigns atomic.Pointer[map[string]*config.Campaign]
