@@ -47,8 +47,8 @@ const pipelineCommands = 4096
 // Stats returns the figures of the campaigns over the UTC hours that meet
 // [since, until] (whole hours: a window starting at 10:30 counts from
 // 10:00), sorted by campaign. A zero until is now. Campaigns are folded
-// ids (FoldCampaign: NoCampaign is valid); nil means every campaign with a
-// check in the window, found with SCAN.
+// ids (FoldCampaign: NoCampaign is valid); none (nil or empty) means every
+// campaign with a check in the window, found with SCAN.
 func Stats(ctx context.Context, rdb redis.UniversalClient, keys blacklist.Keys, campaigns []string, since, until time.Time) ([]CampaignStats, error) {
 	if until.IsZero() {
 		until = time.Now()
@@ -57,7 +57,7 @@ func Stats(ctx context.Context, rdb redis.UniversalClient, keys blacklist.Keys, 
 		return nil, fmt.Errorf("statistics from %s to %s: %w: want since before until, at most %s apart",
 			since.Format(time.RFC3339), until.Format(time.RFC3339), ErrInvalidWindow, MaxWindow)
 	}
-	discover := campaigns == nil
+	discover := len(campaigns) == 0
 	if discover {
 		var err error
 		if campaigns, err = findCampaigns(ctx, rdb, keys); err != nil {
