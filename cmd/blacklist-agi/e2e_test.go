@@ -54,10 +54,11 @@ func binary(t *testing.T) string {
 
 // server is a running `blacklist-agi serve` with its log lines on a channel.
 type server struct {
-	addr string
-	cmd  *exec.Cmd
-	logs chan string
-	dir  string
+	addr  string
+	admin string // the admin listener's address
+	cmd   *exec.Cmd
+	logs  chan string
+	dir   string
 }
 
 const mainConfig = `listen: "127.0.0.1:0"
@@ -67,6 +68,8 @@ redis:
   addr: %q
 log:
   level: debug
+admin:
+  listen: "127.0.0.1:0"
 lists:
   opt-out: { reason: opt-out, all_campaigns: true }
   nao-me-perturbe: { reason: nao-me-perturbe, all_campaigns: true }
@@ -111,6 +114,10 @@ func startServer(t *testing.T, prefix, redisAddr string, campaigns map[string]st
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 	})
+	adminLine := s.waitLog(t, "msg=\"admin listening\"")
+	if m := regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(adminLine); m != nil {
+		s.admin = m[1]
+	}
 	line := s.waitLog(t, "msg=listening")
 	m := regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)
 	if m == nil {

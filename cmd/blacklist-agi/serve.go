@@ -12,12 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/blacklist-agi/blacklist-agi/adminapi"
 	"github.com/blacklist-agi/blacklist-agi/agi"
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/callstats"
 	"github.com/blacklist-agi/blacklist-agi/config"
 	"github.com/blacklist-agi/blacklist-agi/guard"
 	"github.com/blacklist-agi/blacklist-agi/manage"
+	"github.com/blacklist-agi/blacklist-agi/metrics"
 )
 
 func newServeCommand() *cobra.Command {
@@ -57,6 +59,9 @@ func checkConfig(cmd *cobra.Command, cfg *config.Config) error {
 	return nil
 }
 
+// agiRoutes are the scripts the FastAGI server answers.
+var agiRoutes = []string{"blacklist", "optout", "spam", "report"}
+
 func serve(ctx context.Context, cfg *config.Config) error {
 	logger := newLogger(cfg.Log)
 	logger.Info("starting", "version", version, "summary", describeConfig(cfg))
@@ -83,13 +88,21 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		stopRecorder()
 		<-recorded
 	}()
-	g.SetObservers(rec)
+	met := metrics.New()
+	met.SetRoutes(agiRoutes)
+	met.SetLists(cfg.SharedListNames())
+	g.SetObservers(rec, met)
 	loader := config.NewCampaignLoader(cfg)
-	// The campaigns in force, for the sweeper; the reload loop replaces them.
+	// The campaigns in force, for the sweeper and the admin API; the reload
+	// loop replaces them.
 	var campaigns atomic.Pointer[map[string]*config.Campaign]
+	status := &reloadStatus{file: cfg.File, dir: cfg.CampaignsDir}
 	load := func() {
-		m, _ := g.LoadCampaigns(loader) // a bad file is logged; the last good version serves
+		m, err := g.LoadCampaigns(loader) // a bad file is logged; the last good version serves
 		campaigns.Store(&m)
+		met.SetCampaigns(g.Campaigns())
+		met.ConfigReloaded(err)
+		status.set(m, err)
 	}
 	load()
 
@@ -141,9 +154,31 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		CommandTimeout: cfg.Limits.CommandTimeout,
 		SessionTimeout: cfg.Limits.SessionTimeout,
 		Logger:         logger,
+		Observer:       met.AGIObserver(),
+	}
+	keys := blacklist.Keys{Prefix: cfg.KeyPrefix}
+	stopAdmin, err := startAdmin(cfg, adminapi.Options{
+		Manager:      func() *manage.Manager { return manage.New(cfg, *campaigns.Load(), store) },
+		Checker:      g.Check,
+		Redis:        rdb,
+		Keys:         keys,
+		Stats:        statsSource{rdb: rdb, keys: keys},
+		Metrics:      met.Handler(),
+		ConfigStatus: status.status,
+		Ready: func(ctx context.Context) error {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("redis at %s does not answer: %w", cfg.Redis.Addr, err)
+			}
+			return nil
+		},
+		Context: ctx,
+	}, logger)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		stopAdmin(context.Background())
 		return err
 	}
 	logger.Info("listening", "addr", ln.Addr().String())
@@ -164,6 +199,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	if err := <-served; err != nil && !errors.Is(err, agi.ErrServerClosed) {
 		return err
 	}
+	stopAdmin(sctx)
 	logger.Info("stopped")
 	return nil
 }
