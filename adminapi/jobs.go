@@ -71,20 +71,20 @@ type rejectRow struct {
 
 // jobView is a job as the API shows it.
 type jobView struct {
-	ID         string            `json:"id"`
-	List       listRef           `json:"list"`
-	Mode       string            `json:"mode"`
-	State      string            `json:"state"`
-	Done       bool              `json:"done"`
-	CreatedAt  time.Time         `json:"created_at"`
-	StartedAt  time.Time         `json:"started_at,omitzero"`
-	FinishedAt time.Time         `json:"finished_at,omitzero"`
-	Uploaded   int64             `json:"uploaded_bytes"`
-	Progress   progressView      `json:"progress"`
-	Summary    *summaryView      `json:"summary,omitempty"`
-	Error      string            `json:"error,omitempty"`
-	Rejects    []rejectRow       `json:"rejects"`
-	Truncated  bool              `json:"rejects_truncated"`
+	ID         string       `json:"id"`
+	List       listRef      `json:"list"`
+	Mode       string       `json:"mode"`
+	State      string       `json:"state"`
+	Done       bool         `json:"done"`
+	CreatedAt  time.Time    `json:"created_at"`
+	StartedAt  time.Time    `json:"started_at,omitzero"`
+	FinishedAt time.Time    `json:"finished_at,omitzero"`
+	Uploaded   int64        `json:"uploaded_bytes"`
+	Progress   progressView `json:"progress"`
+	Summary    *summaryView `json:"summary,omitempty"`
+	Error      string       `json:"error,omitempty"`
+	Rejects    []rejectRow  `json:"rejects"`
+	Truncated  bool         `json:"rejects_truncated"`
 }
 
 // progressView is how far an import has read its file.

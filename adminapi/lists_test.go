@@ -32,11 +32,11 @@ func TestLists(t *testing.T) {
 		byName[l.Kind+"/"+l.Name] = l
 	}
 	tests := []struct {
-		id                string
-		size              int64
-		layout            string
-		usedBy            []string
-		declared, exists  bool
+		id               string
+		size             int64
+		layout           string
+		usedBy           []string
+		declared, exists bool
 	}{
 		{id: "shared/spam", size: 2, layout: "plain", usedBy: []string{"promo"}, declared: true, exists: true},
 		{id: "shared/optout", layout: "plain", usedBy: []string{}, declared: true},
