@@ -35,6 +35,10 @@ func newFixture(t *testing.T, campaigns ...*config.Campaign) *fixture {
 		t.Fatal(err)
 	}
 	cfg.KeyPrefix = redistest.Prefix(t, rdb)
+	// The test Redis is shared with other packages' bulk imports: verdicts
+	// must not turn into timeouts on a loaded machine. Tests of the budget
+	// set their own.
+	cfg.Defaults.Timeout = 10 * time.Second
 	cfg.Lists = map[string]config.SharedList{
 		"nao-me-perturbe": {Reason: "nao-me-perturbe", AllCampaigns: true},
 		"spam":            {Reason: "spam"},

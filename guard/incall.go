@@ -191,7 +191,9 @@ func (g *Guard) ServeReport(ctx context.Context, s *agi.Session) error {
 	}
 	c := p.campaign
 	key := g.keys.Attempts(campaign, n.Canonical)
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	// Redis gets the campaign's time budget; the AGI replies keep the
+	// session's, so that a slow Redis still ends in BLACKLIST_REPORT=ERROR.
+	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 
 	switch {
@@ -199,7 +201,7 @@ func (g *Guard) ServeReport(ctx context.Context, s *agi.Session) error {
 		if !c.NoAnswer.Enabled {
 			return s.SetVariable(ctx, VarReport, string(StatusIgnored))
 		}
-		if err := g.store.ResetAttempts(ctx, key); err != nil {
+		if err := g.store.ResetAttempts(rctx, key); err != nil {
 			return g.reportFailed(ctx, s, campaign, dialed, err)
 		}
 		return s.SetVariable(ctx, VarReport, string(StatusReset))
@@ -215,7 +217,7 @@ func (g *Guard) ServeReport(ctx context.Context, s *agi.Session) error {
 		return setVariables(ctx, s, VarReport, string(StatusAdded), VarList, list)
 
 	case c.NoAnswer.Enabled && c.NoAnswer.Counts(status):
-		count, err := g.store.CountAttempt(ctx, key, s.Env().Get("agi_uniqueid"), c.NoAnswer.Window)
+		count, err := g.store.CountAttempt(rctx, key, s.Env().Get("agi_uniqueid"), c.NoAnswer.Window)
 		if err != nil {
 			return g.reportFailed(ctx, s, campaign, dialed, err)
 		}
@@ -227,7 +229,7 @@ func (g *Guard) ServeReport(ctx context.Context, s *agi.Session) error {
 		if err != nil {
 			return g.reportFailed(ctx, s, campaign, dialed, err)
 		}
-		if err := g.store.ResetAttempts(ctx, key); err != nil {
+		if err := g.store.ResetAttempts(rctx, key); err != nil {
 			g.logger.Warn("resetting the attempts after adding the number failed", "key", key, "err", err)
 		}
 		g.logger.Info("number added during a call", "endpoint", "report", "rule", "no_answer", "campaign", campaign,

@@ -40,7 +40,8 @@ func Addr(t testing.TB) string {
 // Client returns a client for the test redis-server, closed when the test ends.
 func Client(t testing.TB) *redis.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: Addr(t)})
+	// As the server sets it: a context deadline bounds socket reads.
+	rdb := redis.NewClient(&redis.Options{Addr: Addr(t), ContextTimeoutEnabled: true})
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("test redis-server at %s: %v", Addr(t), err)
 	}
