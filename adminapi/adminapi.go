@@ -227,7 +227,7 @@ func (a *api) handle(pattern string, acc access, flags routeFlags, h handlerFunc
 				ctx, cancel := context.WithTimeout(r.Context(), a.opt.RequestTimeout)
 				defer cancel()
 				r = r.WithContext(ctx)
-				r.Body = http.MaxBytesReader(sw, r.Body, a.opt.MaxBodyBytes)
+				r.Body = http.MaxBytesReader(w, r.Body, a.opt.MaxBodyBytes)
 			}
 			err = h(sw, r)
 		}

@@ -76,7 +76,7 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, blacklist.ErrListReplaced):
 		return http.StatusConflict
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, redis.ErrPoolTimeout),
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, redis.ErrPoolTimeout),
 		errors.Is(err, redis.ErrClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.As(err, &ne):
 		return http.StatusServiceUnavailable

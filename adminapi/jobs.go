@@ -310,7 +310,7 @@ func (a *api) importFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, size, err := a.receive(w, r)
+	f, size, err := a.receive(w, r, j)
 	if err != nil {
 		a.jobs.drop(j)
 		return err
@@ -342,9 +342,9 @@ func uploadContent(r *http.Request) error {
 	return nil
 }
 
-// receive copies the upload into a temporary file, and returns it rewound
-// with its size.
-func (a *api) receive(w http.ResponseWriter, r *http.Request) (*os.File, int64, error) {
+// receive copies the upload into a temporary file, counting its bytes in
+// the job, and returns it rewound with its size.
+func (a *api) receive(w http.ResponseWriter, r *http.Request, j *job) (*os.File, int64, error) {
 	f, err := os.CreateTemp(a.opt.TempDir, "blacklist-import-*")
 	if err != nil {
 		return nil, 0, fmt.Errorf("upload: creating the temporary file: %w", err)
@@ -356,7 +356,7 @@ func (a *api) receive(w http.ResponseWriter, r *http.Request) (*os.File, int64, 
 	}
 	rc := http.NewResponseController(w)
 	defer rc.SetReadDeadline(time.Time{})
-	body := &idleReader{r: http.MaxBytesReader(w, r.Body, a.opt.MaxUploadBytes), rc: rc, idle: a.opt.RequestTimeout}
+	body := &idleReader{r: http.MaxBytesReader(unwrap(w), r.Body, a.opt.MaxUploadBytes), rc: rc, idle: a.opt.RequestTimeout, job: j}
 	n, err := io.CopyBuffer(f, body, make([]byte, 64<<10))
 	var mbe *http.MaxBytesError
 	switch {
@@ -377,18 +377,36 @@ func (a *api) receive(w http.ResponseWriter, r *http.Request) (*os.File, int64, 
 	return f, n, nil
 }
 
+// unwrap returns the server's writer under w, which MaxBytesReader tells
+// to close the connection after an oversized body.
+func unwrap(w http.ResponseWriter) http.ResponseWriter {
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		return u.Unwrap()
+	}
+	return w
+}
+
 // idleReader reads the request body, giving each read idle time to bring
-// data, and says whether an error came from the body.
+// data; it counts the bytes in the job, and says whether an error came from
+// the body.
 type idleReader struct {
 	r       io.Reader
 	rc      *http.ResponseController
 	idle    time.Duration
+	job     *job
+	read    int64
 	readErr bool
 }
 
 func (b *idleReader) Read(p []byte) (int, error) {
-	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle)) // unsupported (HTTP/2 tests): the server's bounds apply
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle)) // unsupported (HTTP/2): the server's bounds apply
 	n, err := b.r.Read(p)
+	if n > 0 {
+		b.read += int64(n)
+		b.job.mu.Lock()
+		b.job.uploaded = b.read
+		b.job.mu.Unlock()
+	}
 	if err != nil && err != io.EOF {
 		b.readErr = true
 	}

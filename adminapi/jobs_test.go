@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blacklist-agi/blacklist-agi/blacklist/listfile"
 )
@@ -272,5 +274,97 @@ func TestExport(t *testing.T) {
 	r = f.do("HEAD", spam+"/export", "", nil).want(t, 200)
 	if len(r.body) != 0 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
 		t.Errorf("HEAD: %q %q", r.header, r.body)
+	}
+}
+
+// startUpload posts an import whose body comes from the returned writer.
+// With "Expect: 100-continue", the client sends the body only once the
+// server has started reading it, so the first write returns after the job
+// is registered. The answer comes on the channel.
+func (f *fixture) startUpload(path string) (*io.PipeWriter, <-chan reply) {
+	f.t.Helper()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", f.srv.URL+path, pr)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Expect", "100-continue")
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	f.t.Cleanup(client.CloseIdleConnections)
+	done := make(chan reply, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			pr.CloseWithError(err)
+			done <- reply{status: -1, body: []byte(err.Error())}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		done <- reply{status: resp.StatusCode, header: resp.Header, body: b}
+	}()
+	f.t.Cleanup(func() { pw.Close() })
+	return pw, done
+}
+
+func TestImportWhileUploading(t *testing.T) {
+	f := newFixture(t, nil)
+	pw, done := f.startUpload(spam + "/import?header=false")
+	if _, err := pw.Write([]byte("5511987654321\n")); err != nil {
+		t.Fatal(err)
+	}
+
+	var jobs struct {
+		Jobs []jobView `json:"jobs"`
+	}
+	f.call("GET", "/api/v1/jobs", nil).want(t, 200).decode(t, &jobs)
+	if len(jobs.Jobs) != 1 || jobs.Jobs[0].State != stateUploading || jobs.Jobs[0].Done {
+		t.Fatalf("jobs during the upload: %+v", jobs.Jobs)
+	}
+	id := jobs.Jobs[0].ID
+	msg := f.do("POST", spam+"/import", "text/csv", strings.NewReader("5521988887777\n")).want(t, http.StatusConflict).errorMessage(t)
+	if !strings.Contains(msg, id) {
+		t.Errorf("409 does not name the running job %s: %q", id, msg)
+	}
+	// Nothing is imported before the whole file has arrived.
+	if n, _ := f.rdb.Exists(context.Background(), f.keys.Shared("spam")).Result(); n != 0 {
+		t.Errorf("the import started before the upload ended")
+	}
+
+	if _, err := pw.Write([]byte("5521988887777\n")); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	r := <-done
+	r.want(t, http.StatusAccepted)
+	j := f.wait(id)
+	if j.State != stateSucceeded || j.Summary.Added != 2 || j.Uploaded != 28 {
+		t.Errorf("job %+v summary %+v", j, j.Summary)
+	}
+}
+
+func TestStalledUpload(t *testing.T) {
+	f := newFixture(t, func(_ *fixture, o *Options) { o.RequestTimeout = 200 * time.Millisecond })
+	pw, done := f.startUpload(spam + "/import")
+	if _, err := pw.Write([]byte("5511987654321\n")); err != nil {
+		t.Fatal(err)
+	}
+	// No more data: the server gives up after the idle time.
+	r := <-done
+	r.want(t, http.StatusRequestTimeout)
+	if msg := r.errorMessage(t); !strings.Contains(msg, "no data") {
+		t.Errorf("error %q", msg)
+	}
+	pw.Close()
+	var jobs struct {
+		Jobs []jobView `json:"jobs"`
+	}
+	f.call("GET", "/api/v1/jobs", nil).want(t, 200).decode(t, &jobs)
+	if len(jobs.Jobs) != 0 {
+		t.Errorf("the stalled upload left a job: %+v", jobs.Jobs)
+	}
+	if left, _ := os.ReadDir(f.api.opt.TempDir); len(left) != 0 {
+		t.Errorf("the stalled upload left its file: %v", left)
 	}
 }
