@@ -14,6 +14,7 @@ import (
 
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/blacklist/listfile"
+	"github.com/blacklist-agi/blacklist-agi/callstats"
 	"github.com/blacklist-agi/blacklist-agi/manage"
 	"github.com/blacklist-agi/blacklist-agi/number"
 )
@@ -72,7 +73,8 @@ func statusOf(err error) int {
 		errors.Is(err, blacklist.ErrInvalidCursor), errors.Is(err, blacklist.ErrCompactLayout),
 		errors.Is(err, blacklist.ErrInvalidExpiry), errors.Is(err, blacklist.ErrInvalidMember),
 		errors.Is(err, number.ErrInvalid), errors.Is(err, path.ErrBadPattern),
-		errors.Is(err, listfile.ErrOption), errors.Is(err, ErrBadQuery), errors.As(err, &fe):
+		errors.Is(err, listfile.ErrOption), errors.Is(err, ErrBadQuery), errors.As(err, &fe),
+		errors.Is(err, callstats.ErrInvalidCursor), errors.Is(err, callstats.ErrInvalidWindow):
 		return http.StatusBadRequest
 	case errors.Is(err, blacklist.ErrListReplaced):
 		return http.StatusConflict

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
+	"github.com/blacklist-agi/blacklist-agi/callstats"
 	"github.com/blacklist-agi/blacklist-agi/guard"
 	"github.com/blacklist-agi/blacklist-agi/number"
 )
@@ -117,6 +118,18 @@ func (a *api) check(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// validCampaign reports a campaign filter of the statistics that is not a
+// campaign id, nor callstats.NoCampaign (the calls without a valid id).
+func validCampaign(param, id string) error {
+	if id == callstats.NoCampaign {
+		return nil
+	}
+	if err := blacklist.ValidName("campaign id", id); err != nil {
+		return errorf(http.StatusBadRequest, "%s: %v (or %q for the calls without a valid campaign id)", param, err, callstats.NoCampaign)
+	}
+	return nil
+}
+
 // campaignsParam reads the campaign parameter: one campaign id, several
 // separated by commas, or none (every campaign).
 func campaignsParam(r *http.Request) ([]string, error) {
@@ -130,8 +143,8 @@ func campaignsParam(r *http.Request) ([]string, error) {
 	}
 	for i, id := range ids {
 		ids[i] = strings.TrimSpace(id)
-		if err := blacklist.ValidName("campaign id", ids[i]); err != nil {
-			return nil, errorf(http.StatusBadRequest, "campaign: %v", err)
+		if err := validCampaign("campaign", ids[i]); err != nil {
+			return nil, err
 		}
 	}
 	return ids, nil
@@ -198,17 +211,20 @@ func (a *api) blocked(w http.ResponseWriter, r *http.Request) error {
 	}
 	var bq BlockedQuery
 	var err error
-	for _, p := range []struct {
-		name string
-		into *string
-	}{{"campaign", &bq.Campaign}, {"list", &bq.List}} {
-		if *p.into, err = textParam(r, p.name); err != nil {
+	if bq.Campaign, err = textParam(r, "campaign"); err != nil {
+		return err
+	}
+	if bq.Campaign != "" {
+		if err := validCampaign("campaign", bq.Campaign); err != nil {
 			return err
 		}
-		if *p.into != "" {
-			if err := blacklist.ValidName(p.name, *p.into); err != nil {
-				return errorf(http.StatusBadRequest, "%v", err)
-			}
+	}
+	if bq.List, err = textParam(r, "list"); err != nil {
+		return err
+	}
+	if bq.List != "" {
+		if err := blacklist.ValidName("list name", bq.List); err != nil {
+			return errorf(http.StatusBadRequest, "list: %v", err)
 		}
 	}
 	now := time.Now()
@@ -227,6 +243,9 @@ func (a *api) blocked(w http.ResponseWriter, r *http.Request) error {
 	}
 	if bq.Before, err = textParam(r, "before"); err != nil {
 		return err
+	}
+	if bq.Before != "" && !callstats.ValidCursor(bq.Before) {
+		return errorf(http.StatusBadRequest, "before %q: want the next of a previous page, a stream ID such as 1700000000000-0", bq.Before)
 	}
 	calls, next, err := a.opt.Stats.Blocked(r.Context(), bq)
 	if err != nil {

@@ -88,14 +88,14 @@ func TestStats(t *testing.T) {
 		Campaigns []map[string]any `json:"campaigns"`
 	}
 	before := time.Now()
-	f.call("GET", "/api/v1/stats?campaign=promo,vendas&since=2h", nil).want(t, 200).decode(t, &out)
+	f.call("GET", "/api/v1/stats?campaign=promo,vendas,-&since=2h", nil).want(t, 200).decode(t, &out)
 	if len(out.Campaigns) != 1 || out.Campaigns[0]["campaign"] != "promo" {
 		t.Errorf("stats %+v", out)
 	}
 	f.stats.mu.Lock()
 	campaigns, since, until := f.stats.campaigns, f.stats.since, f.stats.until
 	f.stats.mu.Unlock()
-	if !slices.Equal(campaigns, []string{"promo", "vendas"}) {
+	if !slices.Equal(campaigns, []string{"promo", "vendas", "-"}) {
 		t.Errorf("asked for campaigns %v", campaigns)
 	}
 	if d := until.Sub(since); d != 2*time.Hour || until.Before(before) || !since.Equal(out.Since) {
@@ -154,17 +154,17 @@ func TestBlocked(t *testing.T) {
 	}
 
 	// The last page: no calls is [], never null.
-	r = f.call("GET", "/api/v1/blocked?before="+page.Next, nil).want(t, 200)
+	r = f.call("GET", "/api/v1/blocked?campaign=-&before="+page.Next, nil).want(t, 200)
 	if !strings.Contains(string(r.body), `"calls":[]`) {
 		t.Errorf("last page %s", r.body)
 	}
 	f.stats.mu.Lock()
-	if f.stats.query.Count != defaultBlockedCount || f.stats.query.Before != page.Next {
+	if f.stats.query.Count != defaultBlockedCount || f.stats.query.Before != page.Next || f.stats.query.Campaign != "-" {
 		t.Errorf("default query %+v", f.stats.query)
 	}
 	f.stats.mu.Unlock()
 
-	for _, query := range []string{"count=0", "count=1001", "from=soon", "list=a%20b", "from=2026-11-02&to=2026-11-01"} {
+	for _, query := range []string{"count=0", "count=1001", "from=soon", "list=a%20b", "campaign=a%7Bb", "before=abc", "from=2026-11-02&to=2026-11-01"} {
 		t.Run(query, func(t *testing.T) {
 			f.call("GET", "/api/v1/blocked?"+query, nil).want(t, 400).errorMessage(t)
 		})
