@@ -57,22 +57,6 @@ func (a *api) metrics(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// verdictView is a check's verdict, as "check --json" prints it.
-type verdictView struct {
-	Error    string          `json:"error,omitempty"`
-	Campaign string          `json:"campaign"`
-	Known    bool            `json:"known_campaign"`
-	Dialed   string          `json:"dialed"`
-	Number   string          `json:"number,omitempty"`
-	Kind     string          `json:"kind,omitempty"`
-	Status   string          `json:"status"`
-	List     string          `json:"list,omitempty"`
-	Entry    string          `json:"entry,omitempty"`
-	Reason   string          `json:"reason,omitempty"`
-	Meta     *blacklist.Meta `json:"meta,omitempty"`
-	Block    bool            `json:"block"`
-}
-
 // check answers GET /api/v1/check?campaign=&number=: the verdict a call
 // for the campaign to the number would get now. An ERROR verdict answers
 // 400 when the number is not a number, 503 when Redis failed.
@@ -92,25 +76,14 @@ func (a *api) check(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "number: empty; give the number as dialed, in any shape")
 	}
 	v := a.opt.Checker(r.Context(), campaign, dialed)
-	out := verdictView{
-		Campaign: v.Campaign, Known: v.Known, Dialed: v.Dialed, Number: v.Number.Canonical,
-		Status: string(v.Status), List: v.List, Entry: v.Entry, Reason: v.Reason, Block: v.Block,
-	}
-	if v.Number.Canonical != "" {
-		out.Kind = v.Number.Kind.String()
-	}
-	if v.Meta != (blacklist.Meta{}) {
-		out.Meta = &v.Meta
-	}
+	out := v.View()
 	status := http.StatusOK
 	if v.Status == guard.StatusError {
 		status = http.StatusServiceUnavailable
 		if errors.Is(v.Err, number.ErrInvalid) {
 			status = http.StatusBadRequest
 		}
-		if v.Err != nil {
-			out.Error = v.Err.Error()
-		} else {
+		if v.Err == nil {
 			out.Error = "the check failed"
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blacklist-agi/blacklist-agi/guard"
 )
 
 func TestProbes(t *testing.T) {
@@ -50,17 +52,17 @@ func TestCheck(t *testing.T) {
 	tests := []struct {
 		campaign, number string
 		status           int
-		verdict          verdictView
+		verdict          guard.View
 	}{
-		{"promo", "(11) 98765-4321", 200, verdictView{Campaign: "promo", Known: true, Number: "5511987654321", Kind: "phone", Status: "BLOCKED", List: "promo", Entry: "5511987654321", Block: true}},
-		{"promo", "+55 900 123 4567", 200, verdictView{Campaign: "promo", Known: true, Number: "559001234567", Status: "BLOCKED", List: "spam", Entry: "55900*", Reason: "spam", Block: true}},
-		{"promo", "5521912345678", 200, verdictView{Campaign: "promo", Known: true, Number: "5521912345678", Kind: "phone", Status: "ALLOWED"}},
-		{"other", "(11) 98765-4321", 200, verdictView{Campaign: "other", Number: "5511987654321", Kind: "phone", Status: "ALLOWED"}},
-		{"promo", "abc", 400, verdictView{Campaign: "promo", Known: true, Status: "ERROR", Block: true}}, // on_error: block
+		{"promo", "(11) 98765-4321", 200, guard.View{Campaign: "promo", Known: true, Number: "5511987654321", Kind: "phone", Status: "BLOCKED", List: "promo", Entry: "5511987654321", Block: true}},
+		{"promo", "+55 900 123 4567", 200, guard.View{Campaign: "promo", Known: true, Number: "559001234567", Status: "BLOCKED", List: "spam", Entry: "55900*", Reason: "spam", Block: true}},
+		{"promo", "5521912345678", 200, guard.View{Campaign: "promo", Known: true, Number: "5521912345678", Kind: "phone", Status: "ALLOWED"}},
+		{"other", "(11) 98765-4321", 200, guard.View{Campaign: "other", Number: "5511987654321", Kind: "phone", Status: "ALLOWED"}},
+		{"promo", "abc", 400, guard.View{Campaign: "promo", Known: true, Status: "ERROR", Block: true}}, // on_error: block
 	}
 	for _, tt := range tests {
 		t.Run(tt.campaign+" "+tt.number, func(t *testing.T) {
-			var v verdictView
+			var v guard.View
 			f.call("GET", "/api/v1/check?campaign="+tt.campaign+"&number="+url.QueryEscape(tt.number), nil).want(t, tt.status).decode(t, &v)
 			w := tt.verdict
 			if v.Campaign != w.Campaign || v.Known != w.Known || v.Number != w.Number || v.Status != w.Status ||
@@ -73,7 +75,7 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
-	var v verdictView
+	var v guard.View
 	f.call("GET", "/api/v1/check?campaign=promo&number=559001234567", nil).want(t, 200).decode(t, &v)
 	if v.Meta == nil || v.Meta.Note != "robocalls" || v.Meta.Source != "api" {
 		t.Errorf("verdict metadata %+v", v.Meta)

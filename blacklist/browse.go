@@ -79,7 +79,7 @@ func (s *Store) Scan(ctx context.Context, l List, cursor, match string, count in
 		}
 		ver = v
 	}
-	keys, c, err := s.rdb.Scan(ctx, c, globEscape(BucketKey(l.Key, ver, ""))+"*", count).Result()
+	keys, c, err := s.rdb.Scan(ctx, c, GlobEscape(BucketKey(l.Key, ver, ""))+"*", count).Result()
 	if err != nil {
 		return nil, "", fmt.Errorf("blacklist: scanning %s: SCAN: %w", l.Key, err)
 	}
@@ -153,9 +153,9 @@ func (s *Store) readBuckets(ctx context.Context, l List, ver string, buckets []s
 	return numbers, nil
 }
 
-// globEscape escapes the characters that Redis's glob patterns read
+// GlobEscape escapes the characters that Redis's glob patterns read
 // specially, so that s matches itself only.
-func globEscape(s string) string {
+func GlobEscape(s string) string {
 	if !strings.ContainsAny(s, `*?[]\`) {
 		return s
 	}
@@ -234,7 +234,7 @@ func (s *Store) Search(ctx context.Context, l List, query string, limit int) ([]
 	var found []string
 	var cursor uint64
 	for len(found) < limit {
-		page, next, err := s.rdb.SScan(ctx, l.Key, cursor, globEscape(prefix)+"*", scanPageCount).Result()
+		page, next, err := s.rdb.SScan(ctx, l.Key, cursor, GlobEscape(prefix)+"*", scanPageCount).Result()
 		if err != nil {
 			return nil, fmt.Errorf("blacklist: searching %s for %q: SSCAN: %w", l.Key, query, err)
 		}
@@ -300,7 +300,7 @@ func (s *Store) searchCompact(ctx context.Context, l List, prefix string, limit 
 		return nil, err
 	}
 	// The buckets that start with the prefix hold only its numbers.
-	pattern := globEscape(BucketKey(l.Key, ver, prefix)) + "*"
+	pattern := GlobEscape(BucketKey(l.Key, ver, prefix)) + "*"
 	var cursor uint64
 	for len(found) < limit {
 		keys, next, err := s.rdb.Scan(ctx, cursor, pattern, scanPageCount).Result()
@@ -367,7 +367,7 @@ func (s *Store) Lists(ctx context.Context, declared []List) ([]ListInfo, error) 
 	// One pattern for both kinds of key that name a list: base keys end in
 	// "}", version keys in "n" (":version"); bucket, count, meta, exp and
 	// audit keys end otherwise, and Redis filters them out.
-	pattern := globEscape(s.keys.prefix()) + "*[}n]"
+	pattern := GlobEscape(s.keys.prefix()) + "*[}n]"
 	var found []List
 	var cursor uint64
 	for {

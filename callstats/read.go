@@ -157,7 +157,7 @@ func (s *CampaignStats) add(fields map[string]string) {
 func findCampaigns(ctx context.Context, rdb redis.UniversalClient, keys blacklist.Keys) ([]string, error) {
 	head := CampaignKey(keys, "")
 	head = head[:len(head)-1] // <prefix>stats:{
-	match := escapeGlob(head) + "*}"
+	match := blacklist.GlobEscape(head) + "*}"
 	var mu sync.Mutex
 	var found []string
 	scan := func(ctx context.Context, c redis.UniversalClient) error {
@@ -182,19 +182,6 @@ func findCampaigns(ctx context.Context, rdb redis.UniversalClient, keys blacklis
 		return nil, fmt.Errorf("finding campaigns with statistics: %w", err)
 	}
 	return found, nil
-}
-
-// escapeGlob quotes the characters SCAN MATCH treats as a pattern.
-func escapeGlob(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // Query selects blocked calls from the log, newest first.

@@ -410,3 +410,38 @@ func errorCode(err error) string {
 		return "REDIS"
 	}
 }
+
+// View is a verdict as people and scripts read it: `check --json` prints it
+// and the admin API returns it.
+type View struct {
+	Error    string          `json:"error,omitempty"`
+	Campaign string          `json:"campaign"`
+	Known    bool            `json:"known_campaign"`
+	Dialed   string          `json:"dialed"`
+	Number   string          `json:"number,omitempty"`
+	Kind     string          `json:"kind,omitempty"`
+	Status   string          `json:"status"`
+	List     string          `json:"list,omitempty"`
+	Entry    string          `json:"entry,omitempty"`
+	Reason   string          `json:"reason,omitempty"`
+	Meta     *blacklist.Meta `json:"meta,omitempty"`
+	Block    bool            `json:"block"`
+}
+
+// View returns the verdict's View.
+func (v Verdict) View() View {
+	out := View{
+		Campaign: v.Campaign, Known: v.Known, Dialed: v.Dialed, Number: v.Number.Canonical,
+		Status: string(v.Status), List: v.List, Entry: v.Entry, Reason: v.Reason, Block: v.Block,
+	}
+	if v.Number.Canonical != "" {
+		out.Kind = v.Number.Kind.String()
+	}
+	if v.Meta != (blacklist.Meta{}) {
+		out.Meta = &v.Meta
+	}
+	if v.Err != nil {
+		out.Error = v.Err.Error()
+	}
+	return out
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -103,34 +102,5 @@ func printVerdict(cmd *cobra.Command, v guard.Verdict) {
 }
 
 func printVerdictJSON(cmd *cobra.Command, v guard.Verdict) {
-	out := struct {
-		Campaign string          `json:"campaign"`
-		Known    bool            `json:"known_campaign"`
-		Dialed   string          `json:"dialed"`
-		Number   string          `json:"number,omitempty"`
-		Kind     string          `json:"kind,omitempty"`
-		Status   string          `json:"status"`
-		List     string          `json:"list,omitempty"`
-		Entry    string          `json:"entry,omitempty"`
-		Reason   string          `json:"reason,omitempty"`
-		Error    string          `json:"error,omitempty"`
-		Meta     *blacklist.Meta `json:"meta,omitempty"`
-		Block    bool            `json:"block"`
-	}{
-		Campaign: v.Campaign, Known: v.Known, Dialed: v.Dialed,
-		Number: v.Number.Canonical, Status: string(v.Status),
-		List: v.List, Entry: v.Entry, Reason: v.Reason, Block: v.Block,
-	}
-	if v.Number.Canonical != "" {
-		out.Kind = v.Number.Kind.String()
-	}
-	if v.Err != nil {
-		out.Error = v.Err.Error()
-	}
-	if v.Meta != (blacklist.Meta{}) {
-		out.Meta = &v.Meta
-	}
-	enc := json.NewEncoder(cmd.OutOrStdout())
-	enc.SetIndent("", "  ")
-	enc.Encode(out)
+	writeJSON(cmd.OutOrStdout(), v.View())
 }
