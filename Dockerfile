@@ -15,7 +15,7 @@ COPY --from=build /out/blacklist-agi /usr/local/bin/blacklist-agi
 COPY config/blacklist-agi.yaml /etc/blacklist-agi/blacklist-agi.yaml
 COPY config/campaigns /etc/blacklist-agi/campaigns
 USER nonroot:nonroot
-EXPOSE 4573
+EXPOSE 4573 9573
 ENV BLACKLIST_LISTEN=:4573
 ENTRYPOINT ["/usr/local/bin/blacklist-agi"]
 CMD ["serve", "--config", "/etc/blacklist-agi/blacklist-agi.yaml"]
