@@ -108,7 +108,7 @@ const redacted = "<redacted>"
 func secretKey(key string) bool {
 	base, _, _ := strings.Cut(key, "[")
 	switch base {
-	case "redis.password", "admin.read_tokens", "admin.write_tokens":
+	case "redis.password", "redis.sentinel_password", "admin.read_tokens", "admin.write_tokens":
 		return true
 	}
 	return false

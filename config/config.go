@@ -15,8 +15,9 @@
 // environment; management: can (BLACKLIST_MANAGEMENT_SWEEP_BATCH), and so
 // can the in-call blacklisting rules (BLACKLIST_DEFAULTS_NO_ANSWER_ENABLED),
 // admin: and monitoring: (BLACKLIST_ADMIN_WRITE_TOKENS=token1,token2).
-// Secrets (redis.password, admin.read_tokens, admin.write_tokens) are never
-// printed: errors and RedactedYAML show "<redacted>" instead.
+// Secrets (redis.password, redis.sentinel_password, admin.read_tokens,
+// admin.write_tokens) are never printed: errors and RedactedYAML show
+// "<redacted>" instead.
 //
 // Decoding is strict: unknown keys, values of the wrong type and out-of-range
 // values are errors, and each *Error names the file, line, key, value and
@@ -86,13 +87,24 @@ type Config struct {
 	File string `mapstructure:"-" yaml:"-"`
 }
 
-// Redis is how to reach Redis.
+// Redis is how to reach Redis: one server (the default), a Sentinel setup
+// (MasterName set; Addr lists the Sentinels) or a Cluster (Cluster set; Addr
+// lists seed nodes). MasterName and Cluster are mutually exclusive.
 type Redis struct {
 	// Addr is host:port, or a comma-separated list of them (see Addrs).
 	Addr     string `mapstructure:"addr" yaml:"addr"`
 	Username string `mapstructure:"username" yaml:"username"`
 	Password string `mapstructure:"password" yaml:"password"`
 	DB       int    `mapstructure:"db" yaml:"db"`
+	// MasterName is the Sentinel master name; "" means no Sentinel. With it,
+	// Addr lists the Sentinels and the client follows failovers.
+	MasterName string `mapstructure:"master_name" yaml:"master_name"`
+	// SentinelPassword authenticates to the Sentinels when they need it
+	// (Password is for the master and replicas).
+	SentinelPassword string `mapstructure:"sentinel_password" yaml:"sentinel_password"`
+	// Cluster makes Addr a list of Redis Cluster seed nodes, even when it
+	// has only one.
+	Cluster bool `mapstructure:"cluster" yaml:"cluster"`
 	// PoolSize is the connection pool size; 0 means go-redis's default.
 	PoolSize     int           `mapstructure:"pool_size" yaml:"pool_size"`
 	DialTimeout  time.Duration `mapstructure:"dial_timeout" yaml:"dial_timeout"`
@@ -521,7 +533,7 @@ func Check(path string) (*Config, map[string]*Campaign, error) {
 }
 
 // RedactedYAML returns the configuration as YAML, in the main file's format,
-// with the secrets (the Redis password and each admin token) replaced by
+// with the secrets (the Redis passwords and each admin token) replaced by
 // "<redacted>": for showing the effective configuration. With admin tokens
 // set, the output does not load back as it is (the placeholders are not
 // valid tokens).
@@ -529,6 +541,9 @@ func (c *Config) RedactedYAML() ([]byte, error) {
 	cp := *c
 	if cp.Redis.Password != "" {
 		cp.Redis.Password = redacted
+	}
+	if cp.Redis.SentinelPassword != "" {
+		cp.Redis.SentinelPassword = redacted
 	}
 	cp.Admin.ReadTokens = redactAll(cp.Admin.ReadTokens)
 	cp.Admin.WriteTokens = redactAll(cp.Admin.WriteTokens)

@@ -240,6 +240,9 @@ func TestEnvVars(t *testing.T) {
 		"BLACKLIST_KEY_PREFIX":                           "key_prefix",
 		"BLACKLIST_REDIS_ADDR":                           "redis.addr",
 		"BLACKLIST_REDIS_WRITE_TIMEOUT":                  "redis.write_timeout",
+		"BLACKLIST_REDIS_MASTER_NAME":                    "redis.master_name",
+		"BLACKLIST_REDIS_SENTINEL_PASSWORD":              "redis.sentinel_password",
+		"BLACKLIST_REDIS_CLUSTER":                        "redis.cluster",
 		"BLACKLIST_LIMITS_SHUTDOWN_TIMEOUT":              "limits.shutdown_timeout",
 		"BLACKLIST_DEFAULTS_NUMBER_EXTENSION_MAX_LENGTH": "defaults.number.extension_max_length",
 		"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN":             "management.audit_max_len",
@@ -256,11 +259,11 @@ func TestEnvVars(t *testing.T) {
 			t.Errorf("EnvVars()[%s] = %q, want %q", env, vars[env], key)
 		}
 	}
-	// 3 top-level + 8 redis + 7 limits + 2 log + 4 management + 6 admin +
+	// 3 top-level + 11 redis + 7 limits + 2 log + 4 management + 6 admin +
 	// 3 monitoring + 6 defaults + 4 number + 3 optout + 2 spam + 6
 	// no_answer + 4 invalid.
-	if len(vars) != 58 {
-		t.Errorf("EnvVars() has %d entries, want 58: %v", len(vars), vars)
+	if len(vars) != 61 {
+		t.Errorf("EnvVars() has %d entries, want 61: %v", len(vars), vars)
 	}
 }
 
@@ -320,6 +323,11 @@ func TestInvalidValues(t *testing.T) {
 		{"redis.dial_timeout zero", "redis: {dial_timeout: 0s}", "redis.dial_timeout", ErrInvalidValue},
 		{"redis.read_timeout no unit", "redis: {read_timeout: 500}", "redis.read_timeout", ErrInvalidValue},
 		{"redis.write_timeout text", "redis: {write_timeout: soon}", "redis.write_timeout", ErrInvalidValue},
+		{"redis.cluster text", "redis: {cluster: maybe}", "redis.cluster", ErrInvalidValue},
+		{"redis.master_name with cluster", "redis: {master_name: mymaster, cluster: true}", "redis.master_name", ErrInvalidValue},
+		{"redis.master_name spaces", "redis: {master_name: \" mymaster\"}", "redis.master_name", ErrInvalidValue},
+		{"redis.db with cluster", "redis: {db: 2, cluster: true}", "redis.db", ErrInvalidValue},
+		{"redis.sentinel_password list", "redis: {sentinel_password: [x]}", "redis.sentinel_password", ErrInvalidValue},
 		{"limits.max_sessions zero", "limits: {max_sessions: 0}", "limits.max_sessions", ErrInvalidValue},
 		{"limits.max_sessions float", "limits: {max_sessions: 1.5}", "limits.max_sessions", ErrInvalidValue},
 		{"limits.env_timeout negative", "limits: {env_timeout: -1s}", "limits.env_timeout", ErrInvalidValue},
@@ -563,6 +571,8 @@ func TestRedactedYAMLRoundTrip(t *testing.T) {
 	c := Default()
 	c.CampaignsDir = "/srv/campaigns"
 	c.Redis.Password = "s3cret"
+	c.Redis.MasterName = "mymaster"
+	c.Redis.SentinelPassword = "s3ntinel"
 	c.Defaults.Number.StripPrefixes = []string{"0", "00"}
 	c.Lists["spam"] = SharedList{Reason: "spam", Layout: LayoutCompact}
 	c.Management = ListManagement{AuditMaxLen: 7, SweepInterval: 90 * time.Second, SweepBatch: 3, VersionRefresh: 150 * time.Millisecond}
@@ -574,7 +584,7 @@ func TestRedactedYAMLRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(out), "s3cret") || !strings.Contains(string(out), "<redacted>") {
+	if strings.Contains(string(out), "s3cret") || strings.Contains(string(out), "s3ntinel") || !strings.Contains(string(out), "<redacted>") {
 		t.Fatalf("password not redacted:\n%s", out)
 	}
 	back, _, err := loadYAML(t, string(out))
@@ -582,6 +592,7 @@ func TestRedactedYAMLRoundTrip(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	c.Redis.Password = "<redacted>"
+	c.Redis.SentinelPassword = "<redacted>"
 	c.File = back.File
 	if !reflect.DeepEqual(back, c) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", back, c)
@@ -655,5 +666,56 @@ func TestErrorMessage(t *testing.T) {
 	_, _, err := loadYAML(t, "redis:\n  password: [s3cret]\n")
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRedisTopology(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		env        map[string]string
+		want       Redis
+	}{
+		{"sentinel", "redis: {addr: \"s1:26379, s2:26379\", master_name: mymaster, sentinel_password: pw}\n", nil,
+			Redis{Addr: "s1:26379, s2:26379", MasterName: "mymaster", SentinelPassword: "pw"}},
+		{"cluster", "redis: {addr: \"n1:7000,n2:7000\", cluster: true}\n", nil,
+			Redis{Addr: "n1:7000,n2:7000", Cluster: true}},
+		{"cluster from env", "", map[string]string{"BLACKLIST_REDIS_CLUSTER": "true", "BLACKLIST_REDIS_ADDR": "n1:7000"},
+			Redis{Addr: "n1:7000", Cluster: true}},
+		{"sentinel from env", "", map[string]string{"BLACKLIST_REDIS_MASTER_NAME": "m", "BLACKLIST_REDIS_SENTINEL_PASSWORD": "x"},
+			Redis{Addr: "127.0.0.1:6379", MasterName: "m", SentinelPassword: "x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, _, err := loadYAML(t, tt.yaml)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Redis{Addr: c.Redis.Addr, MasterName: c.Redis.MasterName, SentinelPassword: c.Redis.SentinelPassword, Cluster: c.Redis.Cluster}
+			if got != tt.want {
+				t.Errorf("redis = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedisSentinelAndClusterExclusive(t *testing.T) {
+	_, path, err := loadYAML(t, "redis:\n  master_name: mymaster\n  cluster: true\n")
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "redis.master_name") || !strings.Contains(msg, "redis.cluster") || !strings.Contains(msg, path) {
+		t.Errorf("error %q must name %s, redis.master_name and redis.cluster", msg, path)
+	}
+}
+
+func TestSentinelPasswordNeverPrinted(t *testing.T) {
+	_, _, err := loadYAML(t, "redis:\n  sentinel_password: [t0ps3cret]\n")
+	if err == nil || strings.Contains(err.Error(), "t0ps3cret") {
+		t.Errorf("err = %v, want an error without the secret", err)
 	}
 }

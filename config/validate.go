@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Bounds checked by Validate.
@@ -58,6 +59,15 @@ func (c *Config) Validate() error {
 				break
 			}
 		}
+	}
+	if r.MasterName != "" && r.Cluster {
+		p.invalid("redis.master_name", r.MasterName, "must be empty when redis.cluster is true: Sentinel and Cluster exclude each other")
+	}
+	if strings.TrimSpace(r.MasterName) != r.MasterName || strings.ContainsFunc(r.MasterName, unicode.IsControl) {
+		p.invalid("redis.master_name", r.MasterName, "must not have surrounding spaces or control characters")
+	}
+	if r.Cluster && r.DB != 0 {
+		p.invalid("redis.db", strconv.Itoa(r.DB), "must be 0 when redis.cluster is true: Redis Cluster has only database 0")
 	}
 	nonNegative(p, "redis.db", r.DB)
 	nonNegative(p, "redis.pool_size", r.PoolSize)
