@@ -128,6 +128,7 @@ func TestEnvOverrides(t *testing.T) {
 		"BLACKLIST_LISTEN":                         "127.0.0.1:5000", // also in the file
 		"BLACKLIST_REDIS_ADDR":                     "redis-a:6379, redis-b:6379",
 		"BLACKLIST_REDIS_PASSWORD":                 "s3cret", // only a default
+		"BLACKLIST_REDIS_CLUSTER":                  "true",
 		"BLACKLIST_CAMPAIGNS_DIR":                  "/etc/campaigns",
 		"BLACKLIST_LIMITS_MAX_SESSIONS":            "42",
 		"BLACKLIST_LIMITS_ENV_TIMEOUT":             "2s",
@@ -152,6 +153,7 @@ func TestEnvOverrides(t *testing.T) {
 		want.Listen = "127.0.0.1:5000"
 		want.Redis.Addr = "redis-a:6379, redis-b:6379"
 		want.Redis.Password = "s3cret"
+		want.Redis.Cluster = true
 		want.CampaignsDir = "/etc/campaigns"
 		want.Limits.MaxSessions = 42
 		want.Limits.EnvTimeout = 2 * time.Second
@@ -316,7 +318,8 @@ func TestInvalidValues(t *testing.T) {
 		{"redis.addr no port", "redis: {addr: localhost}", "redis.addr", ErrInvalidValue},
 		{"redis.addr empty host", "redis: {addr: \":6379\"}", "redis.addr", ErrInvalidValue},
 		{"redis.addr port 0", "redis: {addr: \"h:0\"}", "redis.addr", ErrInvalidValue},
-		{"redis.addr empty entry", "redis: {addr: \"a:1,,b:2\"}", "redis.addr", ErrInvalidValue},
+		{"redis.addr empty entry", "redis: {addr: \"a:1,,b:2\", cluster: true}", "redis.addr", ErrInvalidValue},
+		{"redis.addr list alone", "redis: {addr: \"a:1,b:2\"}", "redis.addr", ErrInvalidValue},
 		{"redis.db negative", "redis: {db: -1}", "redis.db", ErrInvalidValue},
 		{"redis.db text", "redis: {db: one}", "redis.db", ErrInvalidValue},
 		{"redis.pool_size negative", "redis: {pool_size: -1}", "redis.pool_size", ErrInvalidValue},

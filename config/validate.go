@@ -59,6 +59,9 @@ func (c *Config) Validate() error {
 				break
 			}
 		}
+		if n := len(r.Addrs()); n > 1 && r.MasterName == "" && !r.Cluster {
+			p.invalid("redis.addr", r.Addr, fmt.Sprintf("lists %d addresses: set redis.cluster: true for cluster seed nodes, or redis.master_name for Sentinels", n))
+		}
 	}
 	if r.MasterName != "" && r.Cluster {
 		p.invalid("redis.master_name", r.MasterName, "must be empty when redis.cluster is true: Sentinel and Cluster exclude each other")

@@ -83,11 +83,17 @@ defaults:
 // startServer writes a config folder with the given campaign files and runs serve.
 func startServer(t *testing.T, prefix, redisAddr string, campaigns map[string]string) *server {
 	t.Helper()
+	return startServerConfig(t, fmt.Sprintf(mainConfig, prefix, redisAddr), campaigns)
+}
+
+// startServerConfig is startServer with the main file's text given whole.
+func startServerConfig(t *testing.T, mainFile string, campaigns map[string]string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "campaigns"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "blacklist-agi.yaml"), fmt.Sprintf(mainConfig, prefix, redisAddr))
+	writeFile(t, filepath.Join(dir, "blacklist-agi.yaml"), mainFile)
 	for name, body := range campaigns {
 		writeFile(t, filepath.Join(dir, "campaigns", name), body)
 	}
@@ -292,10 +298,13 @@ type redisProcess struct {
 	cmd  *exec.Cmd
 }
 
-func startRedis(t testing.TB, port int, dir string) *redisProcess {
+// startRedis starts redis-server on port with dir as its working folder and
+// extra command-line options, and waits until it accepts connections.
+func startRedis(t testing.TB, port int, dir string, extra ...string) *redisProcess {
 	t.Helper()
-	cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--dir", dir, "--save", "", "--appendonly", "no")
+	args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+		"--dir", dir, "--save", "", "--appendonly", "no"}, extra...)
+	cmd := exec.Command("redis-server", args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

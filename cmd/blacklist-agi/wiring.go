@@ -33,8 +33,11 @@ func newLogger(c config.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-// newRedisClient builds the Redis client from the redis section. The
-// universal client lets Sentinel and Cluster come later without rewrites.
+// newRedisClient builds the Redis client from the redis section: a failover
+// client that asks the Sentinels in Addr for the master when MasterName is
+// set, a cluster client over the seed nodes in Addr when Cluster is set, and
+// a plain client otherwise. Every key of one list carries a hash tag, so a
+// check's pipeline works on a cluster too (go-redis groups it by slot).
 // ContextTimeoutEnabled makes each check's time budget (a context deadline)
 // bound the socket reads, so a slow Redis cannot hold a call. One quick retry
 // (a pooled connection that a Redis restart closed) and one dial attempt keep
@@ -46,6 +49,9 @@ func newRedisClient(c config.Redis) redis.UniversalClient {
 		Username:              c.Username,
 		Password:              c.Password,
 		DB:                    c.DB,
+		MasterName:            c.MasterName,
+		SentinelPassword:      c.SentinelPassword,
+		IsClusterMode:         c.Cluster,
 		PoolSize:              c.PoolSize,
 		DialTimeout:           c.DialTimeout,
 		ReadTimeout:           c.ReadTimeout,
@@ -64,7 +70,14 @@ func describeConfig(c *config.Config) string {
 	if file == "" {
 		file = "(none: defaults and environment)"
 	}
-	return fmt.Sprintf("config %s: listen %s, redis %s, campaigns %s", file, c.Listen, c.Redis.Addr, c.CampaignsDir)
+	redisDesc := c.Redis.Addr
+	switch {
+	case c.Redis.Cluster:
+		redisDesc = "cluster " + redisDesc
+	case c.Redis.MasterName != "":
+		redisDesc = fmt.Sprintf("master %q from sentinels %s", c.Redis.MasterName, redisDesc)
+	}
+	return fmt.Sprintf("config %s: listen %s, redis %s, campaigns %s", file, c.Listen, redisDesc, c.CampaignsDir)
 }
 
 // newStore returns the list store over rdb with the configured audit length.
