@@ -402,7 +402,7 @@ func setVariables(ctx context.Context, s *agi.Session, pairs ...string) error {
 func errorCode(err error) string {
 	var timeout net.Error
 	switch {
-	case errors.Is(err, number.ErrInvalid):
+	case errors.Is(err, number.ErrInvalid), errors.Is(err, blacklist.ErrInvalidEntry), errors.Is(err, blacklist.ErrCompactLayout):
 		return "INVALID_NUMBER"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout) && timeout.Timeout():
 		return "TIMEOUT"

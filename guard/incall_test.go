@@ -239,3 +239,17 @@ func (f *fixture) keyCount() int {
 	}
 	return n
 }
+
+func TestOptOutRefusedByTheListIsAnInvalidNumber(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.Lists["national"] = config.SharedList{Reason: "nao-me-perturbe", Layout: config.LayoutCompact}
+	c := f.campaign("promo")
+	c.OptOut.List = "national"
+	f.guard.SetCampaigns(map[string]*config.Campaign{"promo": c})
+	// An extension cannot go into a compact list.
+	res := f.run("agi://127.0.0.1/optout?campaign=promo&number=2001", agitest.Call{})
+	if res.Vars[guard.VarStatus] != "ERROR" || res.Vars[guard.VarError] != "INVALID_NUMBER" {
+		t.Errorf("extension into a compact list: vars %v", res.Vars)
+
+	}
+}

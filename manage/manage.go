@@ -211,7 +211,7 @@ func (t Target) Normalize(inputs []string) Normalized {
 func (t Target) member(in string) (string, error) {
 	if p, ok := blacklist.PrefixEntry(in); ok {
 		if t.List.Layout == blacklist.LayoutCompact {
-			return "", fmt.Errorf("list %s is compact: it holds whole numbers only, not prefix entries", t.List.Name)
+			return "", fmt.Errorf("list %s is compact: %w: it holds whole numbers only, not prefix entries", t.List.Name, blacklist.ErrCompactLayout)
 		}
 		return p, nil
 	}
@@ -220,7 +220,7 @@ func (t Target) member(in string) (string, error) {
 		return "", err
 	}
 	if n.Kind == number.Extension && t.List.Layout == blacklist.LayoutCompact {
-		return "", fmt.Errorf("list %s is compact: it holds whole numbers only, not extensions", t.List.Name)
+		return "", fmt.Errorf("list %s is compact: %w: it holds whole numbers only, not extensions", t.List.Name, blacklist.ErrCompactLayout)
 	}
 	return n.Canonical, nil
 }

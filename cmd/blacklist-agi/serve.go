@@ -68,7 +68,9 @@ func serve(ctx context.Context, cfg *config.Config) error {
 
 	rdb := newRedisClient(cfg.Redis)
 	defer rdb.Close()
-	g := guard.New(cfg, blacklist.NewChecker(rdb), newStore(cfg, rdb), logger)
+	// One store for the in-call additions, the sweeper and the admin API.
+	store := newStore(cfg, rdb)
+	g := guard.New(cfg, blacklist.NewChecker(rdb), store, logger)
 	// The recorder outlives the signal: calls draining at shutdown are
 	// counted too, and what is queued is written before Redis is closed.
 	rec := callstats.NewRecorder(rdb, callstats.Options{
@@ -135,7 +137,6 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	}()
 
 	go g.FollowVersions(ctx, cfg.Management.VersionRefresh)
-	store := newStore(cfg, rdb)
 	go manage.RunSweeper(ctx, store, func() []blacklist.List {
 		return manage.New(cfg, *campaigns.Load(), store).DeclaredLists()
 	}, cfg.Management.SweepInterval, cfg.Management.SweepBatch, logger)
