@@ -25,6 +25,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -107,6 +108,10 @@ type Options struct {
 	// except the streams: an import upload and an export last as long as
 	// their data keeps flowing, and fail when it stalls for that long.
 	RequestTimeout time.Duration
+	// Pprof serves net/http/pprof's profiles under /debug/pprof/ to read
+	// tokens.
+	Pprof bool
+
 	// TempDir holds import uploads until they are imported; "" is
 	// os.TempDir().
 	TempDir string
@@ -187,7 +192,24 @@ func newAPI(opt Options) *api {
 	a.handle("GET /api/v1/stats", read, 0, a.stats)
 	a.handle("GET /api/v1/blocked", read, 0, a.blocked)
 	a.handle("GET /api/v1/config", read, 0, a.config)
+	if opt.Pprof {
+		// A CPU profile or trace lasts as long as its ?seconds=: a stream.
+		a.handle("GET /debug/pprof/", read, stream|probe, serveHTTP(pprof.Index))
+		a.handle("GET /debug/pprof/cmdline", read, stream|probe, serveHTTP(pprof.Cmdline))
+		a.handle("GET /debug/pprof/profile", read, stream|probe, serveHTTP(pprof.Profile))
+		a.handle("GET /debug/pprof/symbol", read, stream|probe, serveHTTP(pprof.Symbol))
+		a.handle("GET /debug/pprof/trace", read, stream|probe, serveHTTP(pprof.Trace))
+	}
 	return a
+}
+
+// serveHTTP adapts a plain handler, which writes its own errors, to a
+// route.
+func serveHTTP(h http.HandlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h(w, r)
+		return nil
+	}
 }
 
 // access is what a route needs.

@@ -177,3 +177,19 @@ func FuzzLocalHost(f *testing.F) {
 		}
 	})
 }
+
+func TestPprof(t *testing.T) {
+	// Off by default: the profiles are not there at all.
+	off := newFixture(t, withTokens)
+	off.token = readToken
+	off.call("GET", "/debug/pprof/", nil).want(t, 404)
+
+	on := newFixture(t, func(f *fixture, o *Options) { withTokens(f, o); o.Pprof = true })
+	on.call("GET", "/debug/pprof/", nil).want(t, 401)
+	on.token = readToken
+	on.call("GET", "/debug/pprof/", nil).want(t, 200)
+	r := on.call("GET", "/debug/pprof/goroutine?debug=1", nil).want(t, 200)
+	if !strings.Contains(string(r.body), "goroutine profile") {
+		t.Errorf("goroutine profile: %.200s", r.body)
+	}
+}

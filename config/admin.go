@@ -36,6 +36,9 @@ type Admin struct {
 	// but import uploads and exports, which last as long as their data
 	// keeps flowing), MinAdminRequestTimeout to MaxAdminRequestTimeout.
 	RequestTimeout time.Duration `mapstructure:"request_timeout" yaml:"request_timeout"`
+	// Pprof serves Go's runtime profiles under /debug/pprof/ to read
+	// tokens, for profiling the server under load. Off by default.
+	Pprof bool `mapstructure:"pprof" yaml:"pprof"`
 }
 
 // Loopback reports whether Listen binds to a loopback address only:

@@ -87,6 +87,7 @@ func startAdmin(cfg *config.Config, opt adminapi.Options, logger *slog.Logger) (
 	opt.RequireAuth = !cfg.Admin.Loopback()
 	opt.MaxBodyBytes, opt.MaxUploadBytes = cfg.Admin.MaxBodyBytes, cfg.Admin.MaxUploadBytes
 	opt.RequestTimeout = cfg.Admin.RequestTimeout
+	opt.Pprof = cfg.Admin.Pprof
 	opt.Logger = logger
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
