@@ -261,11 +261,11 @@ func TestEnvVars(t *testing.T) {
 			t.Errorf("EnvVars()[%s] = %q, want %q", env, vars[env], key)
 		}
 	}
-	// 3 top-level + 11 redis + 7 limits + 2 log + 4 management + 6 admin +
+	// 3 top-level + 11 redis + 7 limits + 2 log + 4 management + 7 admin +
 	// 3 monitoring + 6 defaults + 4 number + 3 optout + 2 spam + 6
 	// no_answer + 4 invalid.
-	if len(vars) != 61 {
-		t.Errorf("EnvVars() has %d entries, want 61: %v", len(vars), vars)
+	if len(vars) != 62 {
+		t.Errorf("EnvVars() has %d entries, want 62: %v", len(vars), vars)
 	}
 }
 
