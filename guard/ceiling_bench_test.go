@@ -1,27 +1,24 @@
 package guard_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/blacklist-agi/blacklist-agi/agi"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/blacklist-agi/blacklist-agi/agi/agitest"
+	"github.com/blacklist-agi/blacklist-agi/bench/ceiling"
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/internal/redistest"
-	"github.com/redis/go-redis/v9"
 )
 
 // BenchmarkCeiling is the ceiling BenchmarkCall is measured against (issue
 // 6): the same emulated Asterisk, the same sequential loop, the same metrics
 // and the same three lists' data in the same redis-server, but the server's
-// handler is a minimal one written here, with no config, no normalization,
+// handler is package ceiling's minimal one, with no config, no normalization,
 // no logging and no metrics. It reads agi_extension, asks Redis, sets
 // BLACKLIST_STATUS and closes.
 //
@@ -42,12 +39,12 @@ import (
 func BenchmarkCeiling(b *testing.B) {
 	for _, bench := range []struct {
 		name  string
-		serve func(ln net.Listener, check ceilingCheck) (stop func())
-		check func(rdb *redis.Client, keys []string) ceilingCheck
+		serve func(ln net.Listener, check ceiling.Check) (stop func())
+		check func(rdb *redis.Client, keys []string) ceiling.Check
 	}{
-		{"agi-server", serveAGI, pipelineCheck},
-		{"raw-tcp", serveRaw, pipelineCheck},
-		{"agi-server-smismember", serveAGI, smismemberCheck},
+		{"agi-server", ceiling.ServeAGI, pipelineCheck},
+		{"raw-tcp", ceiling.ServeRaw, pipelineCheck},
+		{"agi-server-smismember", ceiling.ServeAGI, smismemberCheck},
 	} {
 		b.Run(bench.name, func(b *testing.B) {
 			rdb := redistest.Client(b)
@@ -88,130 +85,12 @@ func BenchmarkCeiling(b *testing.B) {
 	}
 }
 
-// A ceilingCheck reports whether a list holds number or a prefix entry of it.
-type ceilingCheck func(ctx context.Context, number string) (blocked bool, err error)
-
-// entries returns number and its prefix entries, longest first, as the
-// product's Checker asks them: "5511987654321", "5511987654321*", ...,
-// "5*".
-func entries(number string) []string {
-	e := make([]string, 0, len(number)+1)
-	e = append(e, number)
-	for k := len(number); k >= 1; k-- {
-		e = append(e, number[:k]+"*")
-	}
-	return e
+// pipelineCheck sends the product's pipeline for the three lists.
+func pipelineCheck(rdb *redis.Client, lists []string) ceiling.Check {
+	return ceiling.Pipeline(rdb, lists)
 }
 
-// pipelineCheck sends, in one pipeline, the commands the product's Checker
-// sends for plain lists: per list, SMISMEMBER of the entries in the set,
-// their ZMSCORE in the expiry index and their HMGET in the metadata hash.
-// Only the set's answer decides.
-func pipelineCheck(rdb *redis.Client, lists []string) ceilingCheck {
-	return func(ctx context.Context, number string) (bool, error) {
-		fields := entries(number)
-		members := make([]any, len(fields))
-		for i, f := range fields {
-			members[i] = f
-		}
-		pipe := rdb.Pipeline()
-		found := make([]*redis.BoolSliceCmd, len(lists))
-		for i, key := range lists {
-			found[i] = pipe.SMIsMember(ctx, key, members...)
-			pipe.ZMScore(ctx, blacklist.ExpiryKey(key), fields...)
-			pipe.HMGet(ctx, blacklist.MetaKey(key), fields...)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-			return false, err
-		}
-		for _, cmd := range found {
-			if slices.Contains(cmd.Val(), true) {
-				return true, nil
-			}
-		}
-		return false, nil
-	}
-}
-
-// smismemberCheck sends one SMISMEMBER of the entries to the last list, the
-// one that holds a number.
-func smismemberCheck(rdb *redis.Client, lists []string) ceilingCheck {
-	key := lists[len(lists)-1]
-	return func(ctx context.Context, number string) (bool, error) {
-		fields := entries(number)
-		members := make([]any, len(fields))
-		for i, f := range fields {
-			members[i] = f
-		}
-		found, err := rdb.SMIsMember(ctx, key, members...).Result()
-		return slices.Contains(found, true), err
-	}
-}
-
-// status is the BLACKLIST_STATUS of a verdict.
-func status(blocked bool) string {
-	if blocked {
-		return "BLOCKED"
-	}
-	return "ALLOWED"
-}
-
-// serveAGI serves ln with package agi's Server and a handler that checks
-// agi_extension and sets BLACKLIST_STATUS.
-func serveAGI(ln net.Listener, check ceilingCheck) (stop func()) {
-	srv := &agi.Server{
-		Handler: agi.HandlerFunc(func(ctx context.Context, s *agi.Session) error {
-			blocked, err := check(ctx, s.Env().Get("agi_extension"))
-			if err != nil {
-				return err
-			}
-			return s.SetVariable(ctx, "BLACKLIST_STATUS", status(blocked))
-		}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	go srv.Serve(ln)
-	return func() { srv.Close() }
-}
-
-// serveRaw serves ln with a hand-written FastAGI responder: it reads the
-// environment block up to its empty line, checks agi_extension, writes one
-// SET VARIABLE, reads Asterisk's reply and closes. A session that goes wrong
-// is closed without a verdict, which the benchmark sees.
-func serveRaw(ln net.Listener, check ceilingCheck) (stop func()) {
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go rawSession(c, check)
-		}
-	}()
-	return func() { ln.Close() }
-}
-
-func rawSession(c net.Conn, check ceilingCheck) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	var number string
-	for {
-		line, err := r.ReadSlice('\n')
-		if err != nil {
-			return
-		}
-		if len(line) == 1 {
-			break
-		}
-		if v, ok := bytes.CutPrefix(line, []byte("agi_extension: ")); ok {
-			number = string(bytes.TrimSuffix(v, []byte("\n")))
-		}
-	}
-	blocked, err := check(context.Background(), number)
-	if err != nil {
-		return
-	}
-	if _, err := io.WriteString(c, "SET VARIABLE BLACKLIST_STATUS "+status(blocked)+"\n"); err != nil {
-		return
-	}
-	r.ReadSlice('\n') // "200 result=1"
+// smismemberCheck asks the last list, the one that holds a number.
+func smismemberCheck(rdb *redis.Client, lists []string) ceiling.Check {
+	return ceiling.SMIsMember(rdb, lists[len(lists)-1])
 }
