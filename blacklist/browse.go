@@ -79,9 +79,11 @@ func (s *Store) Scan(ctx context.Context, l List, cursor, match string, count in
 		}
 		ver = v
 	}
-	keys, c, err := s.rdb.Scan(ctx, c, GlobEscape(BucketKey(l.Key, ver, ""))+"*", count).Result()
+	// On a Redis Cluster, the page comes from the master of the list,
+	// which holds all its buckets: the cursor is valid for the next page.
+	keys, c, err := ScanListPage(ctx, s.rdb, l.Key, c, GlobEscape(BucketKey(l.Key, ver, ""))+"*", count)
 	if err != nil {
-		return nil, "", fmt.Errorf("blacklist: scanning %s: SCAN: %w", l.Key, err)
+		return nil, "", err
 	}
 	numbers, err := s.readBuckets(ctx, l, ver, bucketsOf(l.Key, ver, keys), func(n string) bool {
 		ok, _ := path.Match(match, n)
@@ -301,20 +303,19 @@ func (s *Store) searchCompact(ctx context.Context, l List, prefix string, limit 
 	}
 	// The buckets that start with the prefix hold only its numbers.
 	pattern := GlobEscape(BucketKey(l.Key, ver, prefix)) + "*"
-	var cursor uint64
-	for len(found) < limit {
-		keys, next, err := s.rdb.Scan(ctx, cursor, pattern, scanPageCount).Result()
-		if err != nil {
-			return nil, fmt.Errorf("blacklist: searching %s for %q: SCAN: %w", l.Key, prefix+"*", err)
-		}
+	errLimit := errors.New("limit reached")
+	err = ScanListKeys(ctx, s.rdb, l.Key, pattern, scanPageCount, func(keys []string) error {
 		numbers, err := s.readBuckets(ctx, l, ver, bucketsOf(l.Key, ver, keys), keep)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		found = append(found, numbers...)
-		if cursor = next; cursor == 0 {
-			break
+		if found = append(found, numbers...); len(found) >= limit {
+			return errLimit
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errLimit) {
+		return nil, err
 	}
 	slices.Sort(found)
 	found = slices.Compact(found) // SCAN may return a key twice
@@ -355,9 +356,10 @@ func (s *Store) Stat(ctx context.Context, l List) (ListInfo, error) {
 
 // Lists describes the declared lists (in their order, whether Redis holds
 // them or not), then every other list found in Redis (campaign lists, then
-// shared ones, by name). The key space is read with SCAN (never KEYS), for
-// the base keys of lists under the key prefix and the version keys of
-// compact lists; the sizes and last changes cost two round trips in all.
+// shared ones, by name). The key space is read with SCAN (never KEYS), on
+// every master of a Redis Cluster (ScanKeys), for the base keys of lists
+// under the key prefix and the version keys of compact lists; the sizes
+// and last changes cost two round trips in all.
 func (s *Store) Lists(ctx context.Context, declared []List) ([]ListInfo, error) {
 	lists := slices.Clone(declared)
 	known := make(map[string]bool, len(declared))
@@ -369,21 +371,17 @@ func (s *Store) Lists(ctx context.Context, declared []List) ([]ListInfo, error) 
 	// audit keys end otherwise, and Redis filters them out.
 	pattern := GlobEscape(s.keys.prefix()) + "*[}n]"
 	var found []List
-	var cursor uint64
-	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, pattern, scanPageCount).Result()
-		if err != nil {
-			return nil, fmt.Errorf("blacklist: listing the lists under %q: SCAN: %w", s.keys.prefix(), err)
-		}
+	err := ScanKeys(ctx, s.rdb, pattern, "", scanPageCount, func(keys []string) error {
 		for _, k := range keys {
 			if l, ok := s.listOfKey(k); ok && !known[l.Key] {
 				known[l.Key] = true
 				found = append(found, l)
 			}
 		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("blacklist: listing the lists under %q: %w", s.keys.prefix(), err)
 	}
 	slices.SortFunc(found, func(a, b List) int {
 		if a.Campaign != b.Campaign {

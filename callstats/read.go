@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -158,26 +157,18 @@ func findCampaigns(ctx context.Context, rdb redis.UniversalClient, keys blacklis
 	head := CampaignKey(keys, "")
 	head = head[:len(head)-1] // <prefix>stats:{
 	match := blacklist.GlobEscape(head) + "*}"
-	var mu sync.Mutex
 	var found []string
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		iter := c.ScanType(ctx, 0, match, 1000, "hash").Iterator()
-		for iter.Next(ctx) {
-			name := strings.TrimSuffix(strings.TrimPrefix(iter.Val(), head), "}")
+	// ScanKeys reads every master of a Redis Cluster, and calls this
+	// function from one of them at a time.
+	err := blacklist.ScanKeys(ctx, rdb, match, "hash", 1000, func(keys []string) error {
+		for _, k := range keys {
+			name := strings.TrimSuffix(strings.TrimPrefix(k, head), "}")
 			if name == NoCampaign || blacklist.ValidName("campaign id", name) == nil {
-				mu.Lock()
 				found = append(found, name)
-				mu.Unlock()
 			}
 		}
-		return iter.Err()
-	}
-	var err error
-	if cluster, ok := rdb.(*redis.ClusterClient); ok {
-		err = cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(ctx, rdb)
-	}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("finding campaigns with statistics: %w", err)
 	}

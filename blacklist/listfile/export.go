@@ -151,18 +151,15 @@ func exportCompact(ctx context.Context, rdb redis.UniversalClient, l blacklist.L
 	prefix := blacklist.BucketKey(l.Key, ver, "")
 	pattern := globEscape(prefix) + "*"
 	var (
-		n      int64
-		cursor uint64
-		line   []byte
+		n    int64
+		line []byte
 	)
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, pattern, exportPage).Result()
-		if err != nil {
-			return n, fmt.Errorf("export of %s: SCAN: %w", l.Key, err)
-		}
+	// On a Redis Cluster, the buckets live on the master of the list (they
+	// share its hash tag), which ScanListKeys scans.
+	err = blacklist.ScanListKeys(ctx, rdb, l.Key, pattern, exportPage, func(keys []string) error {
 		var buckets []string
 		var cmds []*redis.StringSliceCmd
-		_, err = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, k := range keys {
 				if b := strings.TrimPrefix(k, prefix); isDigits(b) {
 					buckets = append(buckets, b)
@@ -172,7 +169,7 @@ func exportCompact(ctx context.Context, rdb redis.UniversalClient, l blacklist.L
 			return nil
 		})
 		if err != nil {
-			return n, fmt.Errorf("export of %s: reading buckets: %w", l.Key, err)
+			return fmt.Errorf("reading buckets: %w", err)
 		}
 		for i, c := range cmds {
 			for _, m := range c.Val() {
@@ -183,14 +180,15 @@ func exportCompact(ctx context.Context, rdb redis.UniversalClient, l blacklist.L
 				line = append(line[:0], buckets[i]...)
 				line = append(line, byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10), '\n')
 				if _, err := w.Write(line); err != nil {
-					return n, fmt.Errorf("export of %s: writing: %w", l.Key, err)
+					return fmt.Errorf("writing: %w", err)
 				}
 				n++
 			}
 		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("export of %s: %w", l.Key, err)
 	}
 	now, err := liveVersion(ctx, rdb, l.Key, false)
 	if err != nil {

@@ -902,24 +902,13 @@ func firstErr(cmds []redis.Cmder, list string) error {
 }
 
 // unlinkVersion unlinks the keys of version ver of a compact list, found
-// with SCAN, a thousand at a time.
+// with SCAN on the server that holds the list (blacklist.ScanListKeys), a
+// thousand at a time.
 func unlinkVersion(ctx context.Context, rdb redis.UniversalClient, list, ver string) error {
 	pattern := globEscape(blacklist.BucketKey(list, ver, "")) + "*"
-	var cursor uint64
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, pattern, 1000).Result()
-		if err != nil {
-			return err
-		}
-		if len(keys) > 0 {
-			if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
-				return err
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
+	return blacklist.ScanListKeys(ctx, rdb, list, pattern, 1000, func(keys []string) error {
+		return rdb.Unlink(ctx, keys...).Err()
+	})
 }
 
 // globEscape escapes the characters that SCAN MATCH reads as a pattern.
