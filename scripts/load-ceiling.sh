@@ -7,6 +7,7 @@
 #
 #   scripts/run-local.sh &            # in another terminal, or backgrounded
 #   scripts/load-ceiling.sh           # DURATION=10s LEVELS="1 100 1000" by default
+#   NUMBERS=cmd/agi-loadtest/testdata/promo-allowed.txt scripts/load-ceiling.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 set -f # the prefix entries end in *
@@ -18,10 +19,12 @@ go build -o "$out/agi-loadtest" ./cmd/agi-loadtest
 go build -o "$out/ceiling-server" ./bench/ceiling-server
 go build -o bin/blacklist-agi ./cmd/blacklist-agi
 
-numbers=cmd/agi-loadtest/testdata/promo-numbers.txt
+numbers=${NUMBERS:-cmd/agi-loadtest/testdata/promo-numbers.txt}
 blocked=$(grep -v '^#' "$numbers" | grep ',BLOCKED' | cut -d, -f1)
-# shellcheck disable=SC2086
-bin/blacklist-agi --config config/blacklist-agi.yaml add --campaign promo $blocked >/dev/null
+if [ -n "$blocked" ]; then
+  # shellcheck disable=SC2086
+  bin/blacklist-agi --config config/blacklist-agi.yaml add --campaign promo $blocked >/dev/null
+fi
 
 # Campaign promo's plain lists, as the example config gives them (its
 # compact nao-me-perturbe is one more SISMEMBER in the product's pipeline).
