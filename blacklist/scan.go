@@ -22,10 +22,12 @@ var ErrScanOutsideList = errors.New("scan pattern reaches outside the list's key
 // the page size (0: Redis's default). It stops at the first error of fn,
 // which it returns.
 //
-// A SCAN goes to one server. On a Redis Cluster (rdb is a
-// *redis.ClusterClient) ScanKeys scans every master, concurrently, and
-// never calls fn from two of them at once; on any other client it scans
-// the one server. As with SCAN, a key present during the whole scan is
+// A SCAN goes to one server: through a *redis.ClusterClient, to the master
+// of the pattern's hash tag when it has one ("stats:{*}" goes to the
+// master of "*"), to some master otherwise. On a Redis Cluster (rdb is a
+// *redis.ClusterClient) ScanKeys scans every master instead, concurrently,
+// and never calls fn from two of them at once; on any other client it
+// scans the one server. As with SCAN, a key present during the whole scan is
 // passed at least once, and may be passed twice.
 func ScanKeys(ctx context.Context, rdb redis.UniversalClient, match, keyType string, count int64, fn func(keys []string) error) error {
 	cluster, ok := rdb.(*redis.ClusterClient)
