@@ -20,7 +20,7 @@ go build -o "$out/ceiling-server" ./bench/ceiling-server
 go build -o bin/blacklist-agi ./cmd/blacklist-agi
 
 numbers=${NUMBERS:-cmd/agi-loadtest/testdata/promo-numbers.txt}
-blocked=$(grep -v '^#' "$numbers" | grep ',BLOCKED' | cut -d, -f1)
+blocked=$(grep -v '^#' "$numbers" | grep ',BLOCKED' | cut -d, -f1 || true)
 if [ -n "$blocked" ]; then
   # shellcheck disable=SC2086
   bin/blacklist-agi --config config/blacklist-agi.yaml add --campaign promo $blocked >/dev/null
