@@ -65,6 +65,10 @@ var (
 	// Server.MaxSessions sessions were already running.
 	ErrTooManySessions = errors.New("agi: too many sessions")
 
+	// ErrConnectionDenied reports that a connection was closed at once
+	// because its remote address is outside Server.AllowedNetworks.
+	ErrConnectionDenied = errors.New("agi: connection from a network not allowed")
+
 	// ErrHandlerPanic reports that the handler panicked. The server logs the
 	// panic with its stack, closes the connection and keeps serving.
 	ErrHandlerPanic = errors.New("agi: handler panicked")

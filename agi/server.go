@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -55,8 +56,16 @@ type Server struct {
 	// Logger receives the server's log records; nil means slog.Default().
 	Logger *slog.Logger
 	// Observer, if not nil, learns when sessions start, end and are
-	// refused.
+	// refused; if it is also a DenyObserver, it learns of denied
+	// connections.
 	Observer Observer
+	// AllowedNetworks are the client networks that may connect (the
+	// Asterisk hosts). A connection from an address outside every prefix
+	// is closed as soon as it is accepted, before anything is read or
+	// written, and counted by DeniedConnections. IPv4-mapped IPv6
+	// addresses (::ffff:10.0.0.1) are matched as the IPv4 address they
+	// carry. Nil or empty means every client is allowed.
+	AllowedNetworks []netip.Prefix
 
 	mu         sync.Mutex
 	listeners  map[net.Listener]struct{}
@@ -67,6 +76,7 @@ type Server struct {
 	cancelBase context.CancelFunc
 	inShutdown atomic.Bool
 	refused    atomic.Uint64
+	denied     atomic.Uint64
 	buffers    sync.Pool // *connBuffers
 
 	// testHookShutdownWaiting, if set, runs when Shutdown starts waiting
@@ -185,6 +195,9 @@ func (srv *Server) Serve(l net.Listener) error {
 			continue
 		}
 		delay = 0
+		if !srv.allowed(c) {
+			continue
+		}
 		if err := srv.admit(c); err != nil {
 			srv.logger().Debug("agi: connection refused", "remote", c.RemoteAddr().String(), "error", err)
 			_ = c.Close()
@@ -336,7 +349,8 @@ func (srv *Server) closeConns() {
 
 // ServeConn serves one session on c, which it closes, and returns the
 // handler's error, or the error that kept the handler from running (a bad
-// environment block, ErrTooManySessions, ErrServerClosed). Unlike Serve it
+// environment block, ErrConnectionDenied, ErrTooManySessions,
+// ErrServerClosed). Unlike Serve it
 // does not log that error; a handler panic is still logged with its stack.
 // ctx is the parent of the handler's context, and its end interrupts the
 // session.
@@ -345,6 +359,9 @@ func (srv *Server) ServeConn(ctx context.Context, c net.Conn) error {
 	if srv.Handler == nil {
 		_ = c.Close()
 		return errors.New("agi: Server.Handler is nil")
+	}
+	if !srv.allowed(c) {
+		return ErrConnectionDenied
 	}
 	if err := srv.admit(c); err != nil {
 		_ = c.Close()

@@ -9,9 +9,9 @@
 // variable, main file, built-in default. The variable for a key is
 // BLACKLIST_ followed by the key path upper-cased with "_" for ".":
 // BLACKLIST_REDIS_ADDR for redis.addr; EnvVars lists them all. List values
-// (defaults.lists, defaults.number.strip_prefixes) are comma-separated in
-// environment variables, and so are defaults.no_answer.statuses and
-// defaults.invalid.causes. The lists: section cannot be set from the
+// (allowed_networks, defaults.lists, defaults.number.strip_prefixes) are
+// comma-separated in environment variables, and so are
+// defaults.no_answer.statuses and defaults.invalid.causes. The lists: section cannot be set from the
 // environment; management: can (BLACKLIST_MANAGEMENT_SWEEP_BATCH), and so
 // can the in-call blacklisting rules (BLACKLIST_DEFAULTS_NO_ANSWER_ENABLED),
 // admin: and monitoring: (BLACKLIST_ADMIN_WRITE_TOKENS=token1,token2).
@@ -56,6 +56,12 @@ type Config struct {
 	// Listen is the FastAGI listener address, host:port; the host may be
 	// empty (all interfaces) and port 0 picks a free port.
 	Listen string `mapstructure:"listen" yaml:"listen"`
+	// AllowedNetworks are the client networks that may connect to Listen
+	// (the Asterisk hosts): CIDR prefixes ("10.0.0.0/8") or single
+	// addresses ("192.0.2.10"). Connections from elsewhere are closed at
+	// once and counted. Empty means every client may connect. See
+	// AllowedPrefixes.
+	AllowedNetworks []string `mapstructure:"allowed_networks" yaml:"allowed_networks"`
 	// KeyPrefix is prepended to list names to form Redis keys.
 	KeyPrefix string `mapstructure:"key_prefix" yaml:"key_prefix"`
 	// CampaignsDir is the campaigns folder. Load resolves a relative path
@@ -105,6 +111,8 @@ type Redis struct {
 	// Cluster makes Addr a list of Redis Cluster seed nodes, even when it
 	// has only one.
 	Cluster bool `mapstructure:"cluster" yaml:"cluster"`
+	// TLS encrypts the connections to Redis (and to the Sentinels).
+	TLS RedisTLS `mapstructure:"tls" yaml:"tls"`
 	// PoolSize is the connection pool size; 0 means go-redis's default.
 	PoolSize     int           `mapstructure:"pool_size" yaml:"pool_size"`
 	DialTimeout  time.Duration `mapstructure:"dial_timeout" yaml:"dial_timeout"`
@@ -257,9 +265,10 @@ const EnvPrefix = "BLACKLIST"
 // the environment are silent.
 func Default() *Config {
 	return &Config{
-		Listen:       ":4573",
-		KeyPrefix:    "blacklist:",
-		CampaignsDir: "campaigns",
+		Listen:          ":4573",
+		AllowedNetworks: []string{},
+		KeyPrefix:       "blacklist:",
+		CampaignsDir:    "campaigns",
 		Redis: Redis{
 			Addr:         "127.0.0.1:6379",
 			DialTimeout:  time.Second,
@@ -459,14 +468,21 @@ func Load(path string) (*Config, error) {
 	if c.Defaults.Number.StripPrefixes == nil {
 		c.Defaults.Number.StripPrefixes = []string{}
 	}
+	if c.AllowedNetworks == nil {
+		c.AllowedNetworks = []string{}
+	}
 	if c.Admin.ReadTokens == nil {
 		c.Admin.ReadTokens = []string{}
 	}
 	if c.Admin.WriteTokens == nil {
 		c.Admin.WriteTokens = []string{}
 	}
-	if path != "" && c.CampaignsDir != "" && !filepath.IsAbs(c.CampaignsDir) {
-		c.CampaignsDir = filepath.Join(filepath.Dir(path), c.CampaignsDir)
+	if path != "" {
+		for _, p := range []*string{&c.CampaignsDir, &c.Redis.TLS.CAFile, &c.Redis.TLS.CertFile, &c.Redis.TLS.KeyFile} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(filepath.Dir(path), *p)
+			}
+		}
 	}
 	c.File = path
 	if err := c.Validate(); err != nil {

@@ -245,6 +245,8 @@ func TestEnvVars(t *testing.T) {
 		"BLACKLIST_REDIS_MASTER_NAME":                    "redis.master_name",
 		"BLACKLIST_REDIS_SENTINEL_PASSWORD":              "redis.sentinel_password",
 		"BLACKLIST_REDIS_CLUSTER":                        "redis.cluster",
+		"BLACKLIST_REDIS_TLS_CA_FILE":                    "redis.tls.ca_file",
+		"BLACKLIST_ALLOWED_NETWORKS":                     "allowed_networks",
 		"BLACKLIST_LIMITS_SHUTDOWN_TIMEOUT":              "limits.shutdown_timeout",
 		"BLACKLIST_DEFAULTS_NUMBER_EXTENSION_MAX_LENGTH": "defaults.number.extension_max_length",
 		"BLACKLIST_MANAGEMENT_AUDIT_MAX_LEN":             "management.audit_max_len",
@@ -261,11 +263,11 @@ func TestEnvVars(t *testing.T) {
 			t.Errorf("EnvVars()[%s] = %q, want %q", env, vars[env], key)
 		}
 	}
-	// 3 top-level + 11 redis + 7 limits + 2 log + 4 management + 7 admin +
+	// 4 top-level + 11 redis + 6 redis.tls + 7 limits + 2 log + 4 management + 7 admin +
 	// 3 monitoring + 6 defaults + 4 number + 3 optout + 2 spam + 6
 	// no_answer + 4 invalid.
-	if len(vars) != 62 {
-		t.Errorf("EnvVars() has %d entries, want 62: %v", len(vars), vars)
+	if len(vars) != 69 {
+		t.Errorf("EnvVars() has %d entries, want 69: %v", len(vars), vars)
 	}
 }
 

@@ -43,6 +43,7 @@ func (c *Config) Validate() error {
 	if c.CampaignsDir == "" {
 		p.invalid("campaigns_dir", c.CampaignsDir, "must not be empty")
 	}
+	c.validateAllowedNetworks(p)
 
 	r := c.Redis
 	if strings.TrimSpace(r.Addr) == "" {
@@ -77,6 +78,7 @@ func (c *Config) Validate() error {
 	positiveDuration(p, "redis.dial_timeout", r.DialTimeout)
 	positiveDuration(p, "redis.read_timeout", r.ReadTimeout)
 	positiveDuration(p, "redis.write_timeout", r.WriteTimeout)
+	r.TLS.validate(p)
 
 	l := c.Limits
 	positive(p, "limits.max_sessions", l.MaxSessions)

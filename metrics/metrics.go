@@ -54,7 +54,8 @@ type Metrics struct {
 	sessionsInFlight prometheus.Gauge
 	sessions         *prometheus.CounterVec   // route, outcome
 	sessionDuration  *prometheus.HistogramVec // route
-	checks           *prometheus.CounterVec   // campaign, list, verdict
+	connsDenied      prometheus.Counter
+	checks           *prometheus.CounterVec // campaign, list, verdict
 	checkDuration    prometheus.Histogram
 	redisTimeouts    prometheus.Counter
 	redisOtherErrors prometheus.Counter
@@ -90,6 +91,10 @@ func New() *Metrics {
 			Help:    "Duration of FastAGI sessions, from accept to close, by route.",
 			Buckets: sessionBuckets,
 		}, []string{"route"}),
+		connsDenied: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "connections_denied_total",
+			Help: "FastAGI connections closed at once because the client's address is outside allowed_networks.",
+		}),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "checks_total",
 			Help: "Checked calls by campaign, verdict (allowed, blocked, error) and, when blocked, the list that matched.",
@@ -116,7 +121,7 @@ func New() *Metrics {
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.sessionsInFlight, m.sessions, m.sessionDuration,
+		m.sessionsInFlight, m.sessions, m.sessionDuration, m.connsDenied,
 		m.checks, m.checkDuration, redisErrors, reloads,
 	)
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{

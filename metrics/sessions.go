@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"syscall"
@@ -127,7 +128,8 @@ func (m *Metrics) rebuildRoutes() {
 }
 
 // AGIObserver returns the agi.Observer that counts the server's sessions:
-// set it as agi.Server.Observer.
+// set it as agi.Server.Observer. It is also an agi.DenyObserver, counting
+// the connections denied by agi.Server.AllowedNetworks.
 func (m *Metrics) AGIObserver() agi.Observer { return (*sessionObserver)(m) }
 
 // sessionObserver is Metrics seen as an agi.Observer.
@@ -153,3 +155,8 @@ func (o *sessionObserver) SessionEnded(script string, d time.Duration, err error
 func (o *sessionObserver) SessionRefused() {
 	o.routeLabels.Load().none.outcomes[outcomeRefused].Inc()
 }
+
+// ConnectionDenied counts a connection closed because its address is outside
+// the allowed networks. The address is not a label: the series stay
+// bounded whoever connects.
+func (o *sessionObserver) ConnectionDenied(net.Addr) { o.connsDenied.Inc() }
