@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blacklist-agi/blacklist-agi/agi"
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
@@ -32,6 +34,10 @@ const (
 	VarError   = "BLACKLIST_ERROR"
 	VarOnError = "BLACKLIST_ON_ERROR"
 )
+
+// MaxVariableBytes is the longest value the guard sets in a channel variable
+// from stored text (an entry's reason): longer text is cut there.
+const MaxVariableBytes = 256
 
 // Status is the value of BLACKLIST_STATUS.
 type Status string
@@ -340,7 +346,9 @@ func (g *Guard) answer(ctx context.Context, s *agi.Session, p *plan, campaign, d
 			VarStatus, string(StatusBlocked),
 			VarList, v.List,
 			VarMatch, v.Entry,
-			VarReason, v.Reason,
+			// The reason is free text from the list: it must not keep
+			// the command that sets it, and so the hangup, from being sent.
+			VarReason, channelText(v.Reason),
 		); err != nil {
 			return err
 		}
@@ -395,6 +403,28 @@ func setVariables(ctx context.Context, s *agi.Session, pairs ...string) error {
 		}
 	}
 	return nil
+}
+
+// channelText returns stored text fit for one AGI command: CR, LF and NUL
+// become spaces, and text longer than MaxVariableBytes is cut there, at a
+// character boundary.
+func channelText(s string) string {
+	if len(s) > MaxVariableBytes {
+		n := MaxVariableBytes
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	if strings.ContainsAny(s, "\r\n\x00") {
+		s = strings.Map(func(r rune) rune {
+			if r == '\r' || r == '\n' || r == 0 {
+				return ' '
+			}
+			return r
+		}, s)
+	}
+	return s
 }
 
 // errorCode is the short, stable value of BLACKLIST_ERROR: a dialplan can

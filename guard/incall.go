@@ -163,8 +163,8 @@ func (g *Guard) addFailed(ctx context.Context, s *agi.Session, endpoint, campaig
 // attempts within the window; a call that failed with one of the invalid
 // rule's hangup causes adds the number to that rule's list. It sets
 // BLACKLIST_REPORT to COUNTED (and BLACKLIST_ATTEMPTS), ADDED, RESET,
-// IGNORED (nothing applies, or a bad status or number: logged, no list
-// changes) or ERROR (Redis).
+// IGNORED (nothing applies, or a bad campaign id, status or number: logged,
+// no list changes) or ERROR (Redis).
 func (g *Guard) ServeReport(ctx context.Context, s *agi.Session) error {
 	campaign, dialed := params(s)
 	q := s.Request().Query
@@ -174,6 +174,12 @@ func (g *Guard) ServeReport(ctx context.Context, s *agi.Session) error {
 		g.logger.Warn("report ignored: "+why, append(args, "campaign", campaign, "number", dialed,
 			"status", q.Get("status"), "uniqueid", s.Env().Get("agi_uniqueid"))...)
 		return s.SetVariable(ctx, VarReport, string(StatusIgnored))
+	}
+	if campaign != "" {
+		// The campaign id names the key of the attempts counter.
+		if err := blacklist.ValidName("campaign id", campaign); err != nil {
+			return ignore("campaign= is not a valid campaign id", "err", err)
+		}
 	}
 	if !slices.Contains(dialStatuses, status) {
 		return ignore("status= is not a DIALSTATUS value", "allowed", strings.Join(dialStatuses, ","))
