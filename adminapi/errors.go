@@ -52,8 +52,10 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // statusOf returns the status that answers err: 4xx for what the request
-// got wrong, 503 for a Redis that cannot be reached or answers too late,
-// 500 for the rest.
+// got wrong, 503 for a Redis that cannot be reached, answers too late or
+// cannot take writes for now (a read-only replica after a failover, a
+// dataset loading, a cluster or master down), 507 for a Redis out of
+// memory, 500 for the rest.
 func statusOf(err error) int {
 	var (
 		he  *httpError
@@ -80,8 +82,11 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, redis.ErrPoolTimeout),
 		errors.Is(err, redis.ErrClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.As(err, &ne):
+		errors.As(err, &ne), redis.IsReadOnlyError(err), redis.IsLoadingError(err), redis.IsMasterDownError(err),
+		redis.IsClusterDownError(err), redis.IsTryAgainError(err):
 		return http.StatusServiceUnavailable
+	case redis.IsOOMError(err):
+		return http.StatusInsufficientStorage
 	case errors.As(err, &re):
 		return http.StatusInternalServerError
 	}

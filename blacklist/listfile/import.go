@@ -43,6 +43,12 @@ var ErrEmptyReplace = errors.New("replace with no valid number")
 // left behind.
 var ErrLeftover = errors.New("old list left behind")
 
+// ErrRedisFull is matched (errors.Is) by the error of an import that Redis
+// refused for want of memory: it reached its maxmemory and evicts nothing
+// (the noeviction policy). A replace that fails so has left the list as it
+// was; a merge has added what it sent before.
+var ErrRedisFull = errors.New("out of memory in Redis (maxmemory reached)")
+
 // ImportOptions say what to import and how.
 type ImportOptions struct {
 	// List is the list imported into; its Layout says how it is stored.
@@ -706,14 +712,9 @@ func (im *importer) exec(j *job, members []string) error {
 	if err := pipe.BatchProcess(ctx, j.cmds...); err != nil {
 		return err
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		for _, c := range j.cmds {
-			if c.Err() != nil {
-				return fmt.Errorf("import into %s: %s: %w", im.list, c.Name(), c.Err())
-			}
-		}
-		return fmt.Errorf("import into %s: %w", im.list, err)
-	}
+	_, err := pipe.Exec(ctx)
+	// Count what the round trip did even when part of it failed (Redis
+	// filling up half way): a merge keeps it. A failed command counts 0.
 	var added int64
 	for _, c := range j.sadds {
 		added += c.Val()
@@ -728,9 +729,35 @@ func (im *importer) exec(j *job, members []string) error {
 		}
 		im.mu.Unlock()
 	}
+	if err != nil {
+		for _, c := range j.cmds {
+			if c.Err() != nil {
+				return im.writeError(c.Name(), c.Err())
+			}
+		}
+		return im.writeError("", err)
+	}
 	// Drop the references to this round's strings.
 	clear(j.args)
 	return nil
+}
+
+// writeError is the error of a round trip whose command cmd ("" when not
+// known) failed with err. Out of memory, it says so and what became of the
+// list.
+func (im *importer) writeError(cmd string, err error) error {
+	oom := redis.IsOOMError(err)
+	if cmd != "" {
+		err = fmt.Errorf("%s: %w", cmd, err)
+	}
+	if !oom {
+		return fmt.Errorf("import into %s: %w", im.list, err)
+	}
+	outcome := "the numbers sent before stay in the list"
+	if im.replace {
+		outcome = "the list is left as it was"
+	}
+	return fmt.Errorf("import into %s: %w: %s (%w)", im.list, ErrRedisFull, outcome, err)
 }
 
 // abandon removes what a failed replace built, with a context of its own:
