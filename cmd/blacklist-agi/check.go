@@ -33,7 +33,10 @@ Exit status: 0 allowed, 3 blocked, 4 check failed (Redis or a bad number), 1 usa
 				return err
 			}
 			logger := newLogger(config.Log{Level: "error", Format: cfg.Log.Format})
-			rdb := newRedisClient(cfg.Redis)
+			rdb, err := newRedisClient(cfg.Redis)
+			if err != nil {
+				return err
+			}
 			defer rdb.Close()
 			g := guard.New(cfg, blacklist.NewChecker(rdb), newStore(cfg, rdb), logger)
 			if _, err := g.LoadCampaigns(config.NewCampaignLoader(cfg)); err != nil {

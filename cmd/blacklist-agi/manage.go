@@ -42,7 +42,10 @@ func openSession(cmd *cobra.Command) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	rdb := newRedisClient(cfg.Redis)
+	rdb, err := newRedisClient(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
 	s := &session{cfg: cfg, rdb: rdb, mgr: manage.New(cfg, campaigns, newStore(cfg, rdb))}
 	cobra.OnFinalize(func() { rdb.Close() })
 	return s, nil

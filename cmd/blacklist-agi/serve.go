@@ -66,7 +66,10 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	logger := newLogger(cfg.Log)
 	logger.Info("starting", "version", version, "summary", describeConfig(cfg))
 
-	rdb := newRedisClient(cfg.Redis)
+	rdb, err := newRedisClient(cfg.Redis)
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
 	// One store for the in-call additions, the sweeper and the admin API.
 	store := newStore(cfg, rdb)
@@ -156,6 +159,9 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		SessionTimeout: cfg.Limits.SessionTimeout,
 		Logger:         logger,
 		Observer:       met.AGIObserver(),
+		// Connections from elsewhere are closed unread and counted
+		// (blacklist_agi_connections_denied_total).
+		AllowedNetworks: cfg.AllowedPrefixes(),
 	}
 	keys := blacklist.Keys{Prefix: cfg.KeyPrefix}
 	stopAdmin, err := startAdmin(cfg, adminapi.Options{
@@ -182,7 +188,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		stopAdmin(context.Background())
 		return err
 	}
-	logger.Info("listening", "addr", ln.Addr().String())
+	logger.Info("listening", "addr", ln.Addr().String(), "allowed_networks", cfg.AllowedNetworks)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

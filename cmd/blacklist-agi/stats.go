@@ -54,7 +54,10 @@ hour 24 hours ago. Calls without a valid campaign id are counted under "-".`,
 			if err != nil {
 				return err
 			}
-			rdb := newRedisClient(cfg.Redis)
+			rdb, err := newRedisClient(cfg.Redis)
+			if err != nil {
+				return err
+			}
 			defer rdb.Close()
 			keys := blacklist.Keys{Prefix: cfg.KeyPrefix}
 			ctx := cmd.Context()

@@ -36,14 +36,20 @@ func newLogger(c config.Log) *slog.Logger {
 // newRedisClient builds the Redis client from the redis section: a failover
 // client that asks the Sentinels in Addr for the master when MasterName is
 // set, a cluster client over the seed nodes in Addr when Cluster is set, and
-// a plain client otherwise. Every key of one list carries a hash tag, so a
-// check's pipeline works on a cluster too (go-redis groups it by slot).
+// a plain client otherwise, over TLS when redis.tls is enabled (to the
+// Sentinels too). Every key of one list carries a hash tag, so a check's
+// pipeline works on a cluster too (go-redis groups it by slot).
 // ContextTimeoutEnabled makes each check's time budget (a context deadline)
 // bound the socket reads, so a slow Redis cannot hold a call. One quick retry
 // (a pooled connection that a Redis restart closed) and one dial attempt keep
 // a refused connection to a millisecond instead of go-redis's default of
-// several seconds of retries.
-func newRedisClient(c config.Redis) redis.UniversalClient {
+// several seconds of retries. It fails only when the TLS files, checked when
+// the configuration was loaded, can no longer be read.
+func newRedisClient(c config.Redis) (redis.UniversalClient, error) {
+	tlsConfig, err := c.TLS.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
 	return redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs:                 c.Addrs(),
 		Username:              c.Username,
@@ -52,6 +58,7 @@ func newRedisClient(c config.Redis) redis.UniversalClient {
 		MasterName:            c.MasterName,
 		SentinelPassword:      c.SentinelPassword,
 		IsClusterMode:         c.Cluster,
+		TLSConfig:             tlsConfig,
 		PoolSize:              c.PoolSize,
 		DialTimeout:           c.DialTimeout,
 		ReadTimeout:           c.ReadTimeout,
@@ -61,7 +68,7 @@ func newRedisClient(c config.Redis) redis.UniversalClient {
 		MinRetryBackoff:       time.Millisecond,
 		MaxRetryBackoff:       10 * time.Millisecond,
 		DialerRetries:         1,
-	})
+	}), nil
 }
 
 // describeConfig is the one-line summary serve logs and check-config prints.
@@ -71,6 +78,9 @@ func describeConfig(c *config.Config) string {
 		file = "(none: defaults and environment)"
 	}
 	redisDesc := c.Redis.Addr
+	if c.Redis.TLS.Enabled {
+		redisDesc += " (TLS)"
+	}
 	switch {
 	case c.Redis.Cluster:
 		redisDesc = "cluster " + redisDesc
