@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,4 +253,40 @@ func TestRedisTLSInvalid(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseNetwork checks that any accepted allowed_networks entry is a
+// valid, masked prefix that is not IPv4-mapped, that prints back to itself,
+// and that a refused one is an ErrInvalidValue naming the input.
+func FuzzParseNetwork(f *testing.F) {
+	for _, s := range []string{
+		"10.0.0.0/8", "192.0.2.10", "2001:db8::/32", "::1", "0.0.0.0/0", "::/0", "10.1.2.3/8",
+		"::ffff:10.0.0.0/104", "fe80::1%eth0", "fe80::/10", "10.0.0.0/33", "10.0.0/8", "", "/", "1.2.3.4/",
+		"01.2.3.4", "1.2.3.4/08", " 10.0.0.1", "10.0.0.1\n", "::ffff:1.2.3.4", "1:2:3:4:5:6:7:8/128",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseNetwork(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidValue) || !strings.Contains(err.Error(), strconv.Quote(s)) {
+				t.Fatalf("ParseNetwork(%q) error %v: want ErrInvalidValue naming the input", s, err)
+			}
+			return
+		}
+		if !p.IsValid() || p.Masked() != p || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+			t.Fatalf("ParseNetwork(%q) = %v: not a valid masked prefix", s, p)
+		}
+		if !strings.Contains(s, "/") && p.Bits() != p.Addr().BitLen() {
+			t.Fatalf("ParseNetwork(%q) = %v: a single address must be a full-length prefix", s, p)
+		}
+		back, err := ParseNetwork(p.String())
+		if err != nil || back != p {
+			t.Fatalf("ParseNetwork(%q) = %v, but ParseNetwork(%q) = %v, %v", s, p, p.String(), back, err)
+		}
+		c := &Config{AllowedNetworks: []string{s}}
+		if got := c.AllowedPrefixes(); len(got) != 1 || got[0] != p {
+			t.Fatalf("AllowedPrefixes() of %q = %v, want [%v]", s, got, p)
+		}
+	})
 }
