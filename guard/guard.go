@@ -410,21 +410,25 @@ func setVariables(ctx context.Context, s *agi.Session, pairs ...string) error {
 // character boundary.
 func channelText(s string) string {
 	if len(s) > MaxVariableBytes {
+		// Back to the start of the character cut in two (three bytes
+		// back at most: a longer run is not UTF-8, and is cut anywhere).
 		n := MaxVariableBytes
-		for n > 0 && !utf8.RuneStart(s[n]) {
+		for i := 1; i < utf8.UTFMax && !utf8.RuneStart(s[n]); i++ {
 			n--
 		}
 		s = s[:n]
 	}
-	if strings.ContainsAny(s, "\r\n\x00") {
-		s = strings.Map(func(r rune) rune {
-			if r == '\r' || r == '\n' || r == 0 {
-				return ' '
-			}
-			return r
-		}, s)
+	if !strings.ContainsAny(s, "\r\n\x00") {
+		return s
 	}
-	return s
+	// Byte by byte: the rest of the text, valid UTF-8 or not, is kept.
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\r' || c == '\n' || c == 0 {
+			b[i] = ' '
+		}
+	}
+	return string(b)
 }
 
 // errorCode is the short, stable value of BLACKLIST_ERROR: a dialplan can
