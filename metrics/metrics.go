@@ -1,9 +1,9 @@
 // Package metrics exports the FastAGI server's Prometheus metrics: sessions
-// by route and outcome, check verdicts by campaign and list, Redis errors,
-// the latency of sessions and of checks, config reloads, and the Go runtime
-// and process figures. Everything lives on a private registry served by
-// Handler, so that collectors registered globally by libraries stay out of
-// the scrape.
+// by route and outcome, connections denied by the allowed networks, check
+// verdicts by campaign and list, Redis errors, the latency of sessions and
+// of checks, config reloads, and the Go runtime and process figures.
+// Everything lives on a private registry served by Handler, so that
+// collectors registered globally by libraries stay out of the scrape.
 //
 // Label values stay bounded whatever Asterisk sends: campaign ids, list
 // names and routes come from the configuration (SetCampaigns, SetLists,
