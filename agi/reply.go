@@ -224,7 +224,12 @@ func (s *Session) readReply() (Reply, error) {
 			continue
 		}
 		if isBlockStart(line) {
-			return s.readBlock(string(line[:3]))
+			r, err := s.readBlock(string(line[:3]))
+			if err != nil || r.Code != 100 {
+				return r, err
+			}
+			// A provisional reply, even in several lines: skip it too.
+			continue
 		}
 		str := lineString(line)
 		r, err := parseStatus(str)
