@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, go vet, and go test -race against a private
-# redis-server that this script starts and stops.
+# Runs every test: formatting, go vet, go test -race against a private
+# redis-server that this script starts and stops, and (on a full run) every
+# fuzz target for FUZZTIME each (default 2s; FUZZTIME=0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/redis-test-server.sh
@@ -16,5 +17,10 @@ go vet ./...
 # Integration tests fail rather than skip when this is set.
 export BLACKLIST_REQUIRE_REDIS=1
 # Arguments, if any, replace the package list (e.g. ./agi/... -run Replay).
-if [ $# -eq 0 ]; then set -- ./...; fi
+full=false
+if [ $# -eq 0 ]; then set -- ./...; full=true; fi
 go test -race -count=1 "$@"
+fuzztime=${FUZZTIME:-2s}
+if $full && [ "$fuzztime" != 0 ]; then
+  FUZZTIME=$fuzztime scripts/fuzz.sh
+fi
