@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
+	"github.com/blacklist-agi/blacklist-agi/internal/redistest"
 )
 
 // hostileInputs are list names, entries, patterns and campaign ids that try
@@ -25,31 +26,13 @@ var hostileInputs = []string{
 // keySpace returns every key under the fixture's prefix with its DUMP.
 func (f *fixture) keySpace() map[string]string {
 	f.t.Helper()
-	ctx := context.Background()
-	out := map[string]string{}
-	iter := f.rdb.Scan(ctx, 0, blacklist.GlobEscape(f.keys.Prefix)+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		out[iter.Val()] = f.rdb.Dump(ctx, iter.Val()).Val()
-	}
-	if err := iter.Err(); err != nil {
-		f.t.Fatal(err)
-	}
-	return out
+	return redistest.Dump(f.t, f.rdb, blacklist.GlobEscape(f.keys.Prefix)+"*")
 }
 
 // markedKeys returns the keys of the whole database that hold "zq".
 func (f *fixture) markedKeys() []string {
 	f.t.Helper()
-	ctx := context.Background()
-	var out []string
-	iter := f.rdb.Scan(ctx, 0, "*zq*", 1000).Iterator()
-	for iter.Next(ctx) {
-		out = append(out, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		f.t.Fatal(err)
-	}
-	return out
+	return redistest.Keys(f.t, f.rdb, "*zq*")
 }
 
 // namesInput reports whether msg names the input s, quoted as %q does (or

@@ -17,6 +17,7 @@ import (
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/config"
 	"github.com/blacklist-agi/blacklist-agi/guard"
+	"github.com/blacklist-agi/blacklist-agi/internal/redistest"
 )
 
 // hostileValues are campaign ids and numbers that try to reach another key,
@@ -55,32 +56,14 @@ func (f *fixture) tcpGuard() string {
 // digest (DUMP), so that a change to any of them shows.
 func (f *fixture) keySpace() map[string]string {
 	f.t.Helper()
-	ctx := context.Background()
-	out := map[string]string{}
-	iter := f.rdb.Scan(ctx, 0, blacklist.GlobEscape(f.keys.Prefix)+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		out[iter.Val()] = f.rdb.Dump(ctx, iter.Val()).Val()
-	}
-	if err := iter.Err(); err != nil {
-		f.t.Fatal(err)
-	}
-	return out
+	return redistest.Dump(f.t, f.rdb, blacklist.GlobEscape(f.keys.Prefix)+"*")
 }
 
 // markedKeys returns the keys of the whole database that hold the hostile
 // values' marker: none may, whatever the prefix.
 func (f *fixture) markedKeys() []string {
 	f.t.Helper()
-	ctx := context.Background()
-	var out []string
-	iter := f.rdb.Scan(ctx, 0, "*zq*", 1000).Iterator()
-	for iter.Next(ctx) {
-		out = append(out, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		f.t.Fatal(err)
-	}
-	return out
+	return redistest.Keys(f.t, f.rdb, "*zq*")
 }
 
 // checkOneLineCommands fails the test when the server sent anything but

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/internal/redistest"
@@ -32,11 +30,7 @@ func get(t *testing.T, url string) (int, string) {
 // Prometheus text with counters that match the calls made.
 func TestEndToEndAdminListener(t *testing.T) {
 	redistest.Addr(t)
-	port := freePort(t)
-	rp := startRedis(t, port, t.TempDir())
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
+	rp, addr, rdb := privateRedis(t)
 	ctx := context.Background()
 	keys := blacklist.Keys{Prefix: "adm:"}
 	rdb.SAdd(ctx, keys.Campaign("promo"), "5511987654321")
@@ -87,7 +81,7 @@ func TestEndToEndAdminListener(t *testing.T) {
 	if code, body := get(t, base+"/readyz"); code != 503 || !strings.Contains(strings.ToLower(body), "redis") {
 		t.Errorf("/readyz with Redis down: %d %s", code, body)
 	}
-	startRedis(t, port, t.TempDir())
+	startRedis(t, rp.port, t.TempDir())
 	var ready int
 	for i := 0; i < 5 && ready != 200; i++ { // a pooled connection may fail once
 		ready, _ = get(t, base+"/readyz")

@@ -298,6 +298,18 @@ type redisProcess struct {
 	cmd  *exec.Cmd
 }
 
+// privateRedis starts a redis-server of the test's own on a free port and
+// returns it, its address and a client closed when the test ends.
+func privateRedis(t testing.TB) (*redisProcess, string, *redis.Client) {
+	t.Helper()
+	port := freePort(t)
+	rp := startRedis(t, port, t.TempDir())
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { rdb.Close() })
+	return rp, addr, rdb
+}
+
 // startRedis starts redis-server on port with dir as its working folder and
 // extra command-line options, and waits until it accepts connections.
 func startRedis(t testing.TB, port int, dir string, extra ...string) *redisProcess {
@@ -354,11 +366,7 @@ func freePort(t testing.TB) int {
 
 func TestEndToEndRedisOutageFollowsOnError(t *testing.T) {
 	redistest.Addr(t) // redis-server is installed by the test script
-	port := freePort(t)
-	rp := startRedis(t, port, t.TempDir())
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
+	rp, addr, rdb := privateRedis(t)
 	ctx := context.Background()
 	keys := blacklist.Keys{Prefix: "e2e:"}
 	rdb.SAdd(ctx, keys.Campaign("closed"), "5511987654321")
@@ -404,7 +412,7 @@ func TestEndToEndRedisOutageFollowsOnError(t *testing.T) {
 	}
 
 	// Redis back (empty, so re-add the entry): checks recover.
-	startRedis(t, port, t.TempDir())
+	startRedis(t, rp.port, t.TempDir())
 	rdb.SAdd(ctx, keys.Campaign("closed"), "5511987654321")
 	var status string
 	for i := 0; i < 5 && status != "BLOCKED"; i++ { // a pooled connection may fail once

@@ -121,11 +121,7 @@ func envBlock(s *server, number string) []byte {
 func TestEndToEndCallerHangsUpDuringCheck(t *testing.T) {
 	t.Parallel()
 	redistest.Addr(t)
-	port := freePort(t)
-	startRedis(t, port, t.TempDir())
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
+	_, addr, rdb := privateRedis(t)
 	s := startBlockingServer(t, addr)
 	s.answers(t, "before")
 

@@ -264,11 +264,7 @@ func equalMembers(a, b map[string][]string) bool {
 func TestFaultRedisPaused(t *testing.T) {
 	t.Parallel()
 	redistest.Addr(t)
-	port := freePort(t)
-	startRedis(t, port, t.TempDir())
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
+	_, addr, rdb := privateRedis(t)
 	ctx := context.Background()
 	rdb.SAdd(ctx, blacklist.Keys{Prefix: "pause:"}.Campaign("closed"), "5511987654321")
 	rdb.SAdd(ctx, blacklist.Keys{Prefix: "pause:"}.Campaign("open"), "5511987654321")

@@ -25,7 +25,6 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/blacklist-agi/blacklist-agi/agi/agitest"
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
@@ -465,11 +464,7 @@ func TestEndToEndCampaignFolderLost(t *testing.T) {
 func TestEndToEndCrashRestartLosesNothing(t *testing.T) {
 	t.Parallel()
 	redistest.Addr(t)
-	port := freePort(t)
-	startRedis(t, port, t.TempDir())
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
+	_, addr, rdb := privateRedis(t)
 	ctx := context.Background()
 	mainFile := fmt.Sprintf(mainConfig, "crash:", addr)
 	campaigns := map[string]string{"promo.yaml": "lists: [spam]\nspam: { list: spam }\n"}

@@ -64,3 +64,39 @@ func Prefix(t testing.TB, rdb redis.UniversalClient) string {
 	})
 	return prefix
 }
+
+// Keys returns the keys of the test redis-server's database that match the
+// SCAN pattern, failing the test on a Redis error.
+func Keys(t testing.TB, rdb redis.UniversalClient, pattern string) []string {
+	t.Helper()
+	var out []string
+	for key := range scan(t, rdb, pattern, false) {
+		out = append(out, key)
+	}
+	return out
+}
+
+// Dump returns each key that matches the SCAN pattern with its DUMP, the
+// serialized value, so that a test can tell whether any of them changed.
+func Dump(t testing.TB, rdb redis.UniversalClient, pattern string) map[string]string {
+	t.Helper()
+	return scan(t, rdb, pattern, true)
+}
+
+func scan(t testing.TB, rdb redis.UniversalClient, pattern string, dump bool) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]string{}
+	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+	for iter.Next(ctx) {
+		if dump {
+			out[iter.Val()] = rdb.Dump(ctx, iter.Val()).Val()
+		} else {
+			out[iter.Val()] = ""
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatalf("SCAN %q: %v", pattern, err)
+	}
+	return out
+}
