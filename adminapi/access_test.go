@@ -5,27 +5,32 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/blacklist-agi/blacklist-agi/webui"
 )
 
 // publicRoutes are the only routes that answer without a token: the probes
-// a load balancer or orchestrator calls.
-var publicRoutes = []string{"GET /healthz", "GET /readyz"}
+// a load balancer or orchestrator calls, and the static web page
+// (Options.UI), which holds no data.
+var publicRoutes = []string{"GET /healthz", "GET /readyz", "GET /{$}", "GET /ui/"}
 
 // routePath turns a route pattern's path into a concrete path.
 func routePath(path string) string {
 	return strings.NewReplacer(
-		"{kind}", "shared", "{name}", "spam", "{entry}", "5511987654321", "{id}", "nosuch",
+		"{kind}", "shared", "{name}", "spam", "{entry}", "5511987654321", "{id}", "nosuch", "{$}", "",
 	).Replace(path)
 }
 
 // TestTokensOnEveryRoute walks every registered route (pprof included) and
-// checks that none but the probes answers without a valid token, and that
-// a read token is refused on every route that is not GET: whatever the
-// route, a request without the right token never reaches its handler.
+// checks that none but the probes and the web page's static files answers
+// without a valid token, and that a read token is refused on every route
+// that is not GET: whatever the route, a request without the right token
+// never reaches its handler.
 func TestTokensOnEveryRoute(t *testing.T) {
 	f := newFixture(t, func(f *fixture, o *Options) {
 		withTokens(f, o)
 		o.Pprof = true
+		o.UI = webui.Handler()
 	})
 	if len(f.api.routes) < 20 {
 		t.Fatalf("only %d routes registered: %v", len(f.api.routes), f.api.routes)
@@ -54,7 +59,7 @@ func TestTokensOnEveryRoute(t *testing.T) {
 				}
 				if slices.Contains(publicRoutes, pattern) {
 					if got := status(""); got != http.StatusOK {
-						t.Errorf("public probe without a token: %d, want 200", got)
+						t.Errorf("public route without a token: %d, want 200", got)
 					}
 					return
 				}

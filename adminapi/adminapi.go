@@ -11,11 +11,12 @@
 // written twice. docs/openapi.yaml describes every route.
 //
 // Access: when Options.RequireAuth is set (a listener that is not on
-// loopback) or any token is configured, every route but /healthz and
-// /readyz needs "Authorization: Bearer <token>": a read token may GET and
-// HEAD, a write token may do everything. Without tokens on a loopback
-// listener, requests need none, but only requests addressed to an IP or to
-// localhost are answered (a guard against DNS rebinding), and writes need a
+// loopback) or any token is configured, every route but /healthz, /readyz
+// and the static web page (Options.UI: / and /ui/) needs
+// "Authorization: Bearer <token>": a read token may GET and HEAD, a write
+// token may do everything. Without tokens on a loopback listener, requests
+// need none, but only requests addressed to an IP or to localhost are
+// answered (a guard against DNS rebinding), and writes need a
 // JSON or file content type that a browser cannot send across origins
 // without asking first.
 package adminapi
@@ -118,6 +119,12 @@ type Options struct {
 	// Context bounds the import jobs, which outlive their requests:
 	// canceling it cancels them. nil is context.Background().
 	Context context.Context
+	// UI serves the supervisors' web page (package webui's Handler): GET
+	// / and GET /ui/... go to it without a token, since the page holds no
+	// data; the API calls it makes need their tokens as any other. nil
+	// serves no page.
+	UI http.Handler
+
 	// Logger receives one record per request (method, route, status,
 	// duration; never a token); nil discards them.
 	Logger *slog.Logger
@@ -192,6 +199,12 @@ func newAPI(opt Options) *api {
 	a.handle("GET /api/v1/stats", read, 0, a.stats)
 	a.handle("GET /api/v1/blocked", read, 0, a.blocked)
 	a.handle("GET /api/v1/config", read, 0, a.config)
+	if opt.UI != nil {
+		// Static files: public, like the probes, and logged at debug level.
+		ui := serveHTTP(opt.UI.ServeHTTP)
+		a.handle("GET /{$}", public, probe, ui)
+		a.handle("GET /ui/", public, probe, ui)
+	}
 	if opt.Pprof {
 		// A CPU profile or trace lasts as long as its ?seconds=: a stream.
 		a.handle("GET /debug/pprof/", read, stream|probe, serveHTTP(pprof.Index))

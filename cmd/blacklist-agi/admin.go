@@ -17,6 +17,7 @@ import (
 	"github.com/blacklist-agi/blacklist-agi/blacklist"
 	"github.com/blacklist-agi/blacklist-agi/callstats"
 	"github.com/blacklist-agi/blacklist-agi/config"
+	"github.com/blacklist-agi/blacklist-agi/webui"
 )
 
 // statsSource answers the admin API's statistics from callstats.
@@ -77,8 +78,8 @@ func (r *reloadStatus) status() any {
 	return out
 }
 
-// startAdmin serves the admin listener (metrics, probes, API) until
-// stopped; it returns nil when admin.listen is empty.
+// startAdmin serves the admin listener (metrics, probes, API, the web page)
+// until stopped; it returns nil when admin.listen is empty.
 func startAdmin(cfg *config.Config, opt adminapi.Options, logger *slog.Logger) (stop func(context.Context), err error) {
 	if !cfg.Admin.Enabled() {
 		return func(context.Context) {}, nil
@@ -88,6 +89,7 @@ func startAdmin(cfg *config.Config, opt adminapi.Options, logger *slog.Logger) (
 	opt.MaxBodyBytes, opt.MaxUploadBytes = cfg.Admin.MaxBodyBytes, cfg.Admin.MaxUploadBytes
 	opt.RequestTimeout = cfg.Admin.RequestTimeout
 	opt.Pprof = cfg.Admin.Pprof
+	opt.UI = webui.Handler()
 	opt.Logger = logger
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
