@@ -764,11 +764,13 @@ async function refreshChart(campaign, list, seq) {
 }
 
 function drawChart(starts, counts) {
-  const W = 960, H = 220, top = 18, bottom = 26, left = 36, right = 8;
+  // The drawing is as wide as its box, so that its text is not stretched.
+  const W = Math.max(480, Math.round($("#chart-wrap").clientWidth || 960)), H = 220, top = 18, bottom = 26, right = 8;
   const max = Math.max(1, ...counts);
+  const left = 14 + 7 * fmtInt(max).length;
   const bw = (W - left - right) / counts.length;
   const y = (v) => top + (H - top - bottom) * (1 - v / max);
-  const svg = s("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-labelledby": "chart-title chart-desc", "data-test": "blocked-chart", preserveAspectRatio: "none" });
+  const svg = s("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-labelledby": "chart-title chart-desc", "data-test": "blocked-chart" });
   const total = counts.reduce((a, b) => a + b, 0);
   svg.append(s("desc", { id: "chart-desc" }, t("monitor.chart.desc", { n: fmtInt(total), max: fmtInt(Math.max(...counts)) })));
   svg.append(s("line", { class: "axis", x1: left, y1: H - bottom, x2: W - right, y2: H - bottom }));
