@@ -125,13 +125,14 @@ function facts(dl, pairs) {
     h("div", {}, h("dt", { text: k }), h("dd", { dataset: test ? { test } : undefined, text: v }))));
 }
 
-function download(name, blob) {
-  const url = URL.createObjectURL(blob);
-  const a = h("a", { href: url, download: name });
+// download saves blob (or the answer of href) as the file name.
+function download(name, blob, href) {
+  const url = blob ? URL.createObjectURL(blob) : href;
+  const a = h("a", { href: url, download: name, hidden: true });
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  if (blob) setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 // ---------- API ----------
@@ -605,6 +606,13 @@ async function exportList() {
   const button = $("#export-button");
   button.disabled = true;
   announce(t("list.export.running"));
+  if (!token()) {
+    // No token to send: the browser downloads the stream itself, without
+    // holding the whole list in memory.
+    download(kind + "-" + name + ".csv", null, listPath(kind, name) + "/export");
+    button.disabled = false;
+    return;
+  }
   try {
     const res = await api("GET", listPath(kind, name) + "/export", { raw: true });
     const blob = await res.blob();
@@ -688,9 +696,17 @@ async function refreshMonitor() {
   const seq = ++state.monitorSeq;
   const campaign = $("#monitor-campaign").value;
   const list = $("#monitor-list").value;
-  const [, , blocked] = await Promise.all([refreshHealth(), refreshChart(campaign, list, seq), loadBlocked(campaign, list, "")]);
+  // Each part fails alone: a server that keeps no statistics (404) still
+  // shows its health.
+  const [, chart, blocked] = await Promise.allSettled([refreshHealth(), refreshChart(campaign, list, seq), loadBlocked(campaign, list, "")]);
   if (seq !== state.monitorSeq) return;
-  showBlocked(blocked, false);
+  for (const r of [chart, blocked]) {
+    if (r.status === "rejected") {
+      if (r.reason instanceof Unauthorized) return;
+      report(r.reason);
+    }
+  }
+  if (blocked.status === "fulfilled") showBlocked(blocked.value, false);
   $("#monitor-updated").textContent = t("monitor.updated", { at: new Date().toLocaleTimeString(lang) });
 }
 
