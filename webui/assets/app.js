@@ -666,8 +666,7 @@ async function check(ev) {
       const shared = (state.lists || []).some((l) => l.kind === "shared" && l.name === v.list);
       out.append(h("p", {}, t("check.open"), " ", listLink(shared || v.list !== v.campaign ? "shared" : "campaign", v.list)));
     }
-    out.hidden = false;
-    announce(t(heading));
+    out.hidden = false; // its aria-live reads it out
   } catch (e) {
     out.hidden = true;
     report(e);
