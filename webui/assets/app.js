@@ -234,6 +234,7 @@ function route() {
   clearInterval(state.timer);
   state.timer = 0;
   showError("");
+  $("#status").textContent = "";
   let view = parts[0] || "lists";
   if (view === "import") view = "lists";
   if (view === "lists" && parts.length >= 3) view = "list";
