@@ -59,6 +59,17 @@ const (
 	addedNumber = "5511955550001" // added and removed from the page
 )
 
+// pagedEntries are the entries of campaign/cobranca: prefixes, so that
+// Redis keeps them in a hash table (not an intset or a listpack, which SSCAN
+// returns whole) and the list page has several pages of them.
+func pagedEntries() []string {
+	var e []string
+	for i := range 300 {
+		e = append(e, fmt.Sprintf("5521900%03d*", i))
+	}
+	return e
+}
+
 // monitorNumbers are in shared/nao-me-perturbe: the monitoring test calls
 // them to make blocked calls it can recognize in the log.
 var monitorNumbers = []string{"5511977770001", "5511977770002", "5511977770003", "5511977770004", "5511977770005"}
@@ -111,6 +122,7 @@ func startWebUI(t *testing.T) *webUI {
 	ui.add(t, "shared/nao-me-perturbe", dncReason, append([]string{dncNumber}, monitorNumbers...)...)
 	ui.add(t, "shared/spam", spamReason, "5511955554444", "5511955553333", "5511955552222")
 	ui.add(t, "campaign/promo", "opt-out", "2001", "5511911112222")
+	ui.add(t, "campaign/cobranca", "spam", pagedEntries()...)
 
 	ui.browser = startBrowser(t, exe)
 	return ui
@@ -361,6 +373,44 @@ func (ui *webUI) newTab(t *testing.T, opt tabOptions) *tab {
 	return tb
 }
 
+// allowDownloads makes the tab's downloads go to a folder of the test's
+// own, and returns it.
+func (tb *tab) allowDownloads() string {
+	tb.t.Helper()
+	dir := tb.t.TempDir()
+	tb.do("allow downloads", func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: "allow", BrowserContextID: chromedp.FromContext(tb.ctx).BrowserContextID, DownloadPath: dir})
+		return chromedp.Void{}, err
+	})
+	return dir
+}
+
+// waitDownload waits until the browser has saved the file name into dir
+// (it writes a .crdownload file and renames it when done), and returns its
+// content.
+func (tb *tab) waitDownload(dir, name string) string {
+	tb.t.Helper()
+	deadline := time.Now().Add(webUIStep)
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			entries, _ := os.ReadDir(dir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			tb.t.Fatalf("no download %s within %v (the folder has %q)", name, webUIStep, names)
+		}
+		<-tick.C
+	}
+}
+
 // dump logs what the page shows and what it wrote to its console.
 func (tb *tab) dump() {
 	ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
@@ -522,6 +572,7 @@ func TestWebUI(t *testing.T) {
 	t.Run("Login", ui.testLogin)
 	t.Run("Check", ui.testCheck)
 	t.Run("AddRemove", ui.testAddRemove)
+	t.Run("PagingExport", ui.testPagingExport)
 	t.Run("Import", ui.testImport)
 	t.Run("Monitor", ui.testMonitor)
 	t.Run("Language", ui.testLanguage)
@@ -565,6 +616,9 @@ func (ui *webUI) testLogin(t *testing.T) {
 	spam := dtWith("list-row", "data-list", "shared/spam")
 	tb.waitVisible(spam)
 	tb.waitJS("the login error hidden after a good token", hidden(dt("login-error")))
+	if evalJS[bool](tb, "data after the login", noData) {
+		t.Errorf("after the login the page shows no data")
+	}
 	if got := evalJS[string](tb, "the stored token", "sessionStorage.getItem("+jsString(tokenStorageKey)+") || ''"); got != webUIReadToken {
 		t.Errorf("sessionStorage %s = %q, want the token given", tokenStorageKey, got)
 	}
@@ -726,6 +780,57 @@ func (ui *webUI) testAddRemove(t *testing.T) {
 		jsString(dt("entry-row"))))
 }
 
+// testPagingExport: the list page shows a list page by page (never the
+// whole list at once), every entry once, and exports the whole list with
+// the token.
+func (ui *webUI) testPagingExport(t *testing.T) {
+	want := pagedEntries()
+	tb := ui.newTab(t, tabOptions{token: webUIReadToken, lang: "en"})
+	downloads := tb.allowDownloads()
+	tb.open("/lists/campaign/cobranca")
+	rowsJS := fmt.Sprintf(`[...document.querySelectorAll(%s)].map(el => el.dataset.entry)`, jsString(dt("entry-row")))
+	nextJS := fmt.Sprintf(`((b) => !!b && !b.disabled && b.getClientRects().length > 0)(%s)`, jsQuery(dt("next-page")))
+	seen := map[string]int{}
+	pages := 0
+	last := []string{}
+	for {
+		// A new page: rows, none of which the last page had.
+		tb.waitJS(fmt.Sprintf("page %d", pages+1), fmt.Sprintf(`((rows, last) => rows.length > 0 && !rows.some(r => last.includes(r)))(%s, %s)`, rowsJS, mustJSON(last)))
+		last = evalJS[[]string](tb, "read the page", rowsJS)
+		pages++
+		for _, e := range last {
+			seen[e]++
+		}
+		if len(last) >= len(want) {
+			t.Fatalf("page %d shows %d entries: the whole list at once", pages, len(last))
+		}
+		if !evalJS[bool](tb, "next-page", nextJS) {
+			break
+		}
+		if pages > len(want) {
+			t.Fatalf("more than %d pages", len(want))
+		}
+		tb.click(dt("next-page"))
+	}
+	for _, e := range want {
+		if seen[e] != 1 {
+			t.Errorf("entry %s shown on %d pages, want 1", e, seen[e])
+		}
+	}
+	t.Logf("%d entries on %d pages", len(seen), pages)
+	if len(seen) != len(want) || pages < 2 {
+		t.Errorf("%d entries on %d pages, want the %d entries on 2 or more pages", len(seen), pages, len(want))
+	}
+
+	tb.click(dt("export-button"))
+	got := tb.waitDownload(downloads, "campaign-cobranca.csv")
+	for _, e := range want {
+		if !strings.Contains(got, e) {
+			t.Fatalf("the export has no %s:\n%.500s", e, got)
+		}
+	}
+}
+
 // testImport: a CSV file uploaded on the list page is imported, with its
 // progress and summary, and its refused row downloadable.
 func (ui *webUI) testImport(t *testing.T) {
@@ -733,6 +838,7 @@ func (ui *webUI) testImport(t *testing.T) {
 	writeFile(t, file, "numero;nome\n(11) 94444-0001;Ana\n11944440002;Bia\nnao-e-numero;Carlos\n")
 
 	tb := ui.newTab(t, tabOptions{token: webUIWriteToken, lang: "pt-BR"})
+	downloads := tb.allowDownloads()
 	tb.open("/lists/shared/opt-out")
 	tb.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS(dt("import-file")), []string{file}))
 	tb.fill(dt("import-mode"), "merge")
@@ -747,7 +853,11 @@ func (ui *webUI) testImport(t *testing.T) {
 		t.Errorf("import-summary: %s added, %s refused; want 2 and 1", added, refused)
 	}
 	if evalJS[bool](tb, "import-rejects", hidden(dt("import-rejects"))) {
-		t.Errorf("no import-rejects shown for the refused row")
+		t.Fatalf("no import-rejects shown for the refused row")
+	}
+	tb.click(dt("import-rejects"))
+	if got := tb.waitDownload(downloads, "shared-opt-out-rejects.csv"); !strings.Contains(got, "nao-e-numero") || strings.Contains(got, "94444") {
+		t.Errorf("the rejects file:\n%s\nwant the refused row alone", got)
 	}
 	for _, n := range []string{"11944440001", "5511944440002"} {
 		if res := ui.s.call(t, "cobranca", n); res.Vars["BLACKLIST_STATUS"] != "BLOCKED" || res.Vars["BLACKLIST_LIST"] != "opt-out" {
