@@ -7,6 +7,7 @@
 
 const TOKEN_KEY = "blacklist-agi-token";
 const LANG_KEY = "blacklist-agi-lang";
+const BY_KEY = "blacklist-agi-by"; // the supervisor's name for the audit log
 const LANGS = ["pt-BR", "en"];
 const PAGE_SIZE = 100;
 const REFRESH_MS = 10000;
@@ -148,6 +149,15 @@ class APIError extends Error {
 class Unauthorized extends APIError {}
 
 function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+
+// author returns who the audit log records for a change: the name typed
+// on the list page (kept for next time), or "web".
+function author() {
+  const by = $("#add-by").value.trim();
+  if (by) localStorage.setItem(BY_KEY, by);
+  else localStorage.removeItem(BY_KEY);
+  return by || "web";
+}
 
 // api calls the JSON API and returns its decoded answer. A 401 sends the
 // page to the login form; other failures throw an APIError with the
@@ -461,7 +471,7 @@ async function removeEntry(entry, row, button) {
   const { kind, name } = state.list;
   button.disabled = true;
   try {
-    const r = await api("DELETE", listPath(kind, name) + "/entries/" + encodeURIComponent(entry), { ok: [422] });
+    const r = await api("DELETE", listPath(kind, name) + "/entries/" + encodeURIComponent(entry) + "?by=" + encodeURIComponent(author()), { ok: [422] });
     const res = (r.results || [])[0] || {};
     if (res.result === "refused") throw new APIError(422, res.reason || r.error);
     row.remove();
@@ -481,7 +491,7 @@ async function addEntries(ev) {
   const entries = $("#add-entries").value.split(/\r?\n/).map((x) => x.trim()).filter(Boolean);
   if (!entries.length) return;
   if (entries.length > 10000) { showError(t("list.add.toomany")); return; }
-  const req = { entries, by: "web" };
+  const req = { entries, by: author() };
   const reason = $("#add-reason").value.trim();
   const ttl = $("#add-ttl").value.trim();
   const note = $("#add-note").value.trim();
@@ -523,7 +533,7 @@ async function importFile(ev) {
   const { kind, name } = state.list;
   const mode = $("#import-mode").value;
   const gz = /\.gz$/i.test(file.name) || file.type === "application/gzip";
-  let q = "?mode=" + encodeURIComponent(mode) + "&by=web&name=" + encodeURIComponent(file.name);
+  let q = "?mode=" + encodeURIComponent(mode) + "&by=" + encodeURIComponent(author()) + "&name=" + encodeURIComponent(file.name);
   const reason = $("#import-reason").value.trim();
   if (reason) q += "&reason=" + encodeURIComponent(reason);
   const button = $("#import-form button[type=submit]");
@@ -866,6 +876,7 @@ async function start() {
   $("#monitor-campaign").addEventListener("change", () => loading(refreshMonitor()));
   $("#monitor-list").addEventListener("change", () => loading(refreshMonitor()));
   $("#blocked-more").addEventListener("click", moreBlocked);
+  $("#add-by").value = localStorage.getItem(BY_KEY) || "";
   window.addEventListener("hashchange", route);
   try {
     await setLang(chooseLang(), false);
