@@ -576,6 +576,68 @@ func TestWebUI(t *testing.T) {
 	t.Run("Import", ui.testImport)
 	t.Run("Monitor", ui.testMonitor)
 	t.Run("Language", ui.testLanguage)
+	t.Run("ReadToken", ui.testReadToken)
+	t.Run("Accessibility", ui.testAccessibility)
+}
+
+// testReadToken: a supervisor with a read token cannot change a list from
+// the page.
+func (ui *webUI) testReadToken(t *testing.T) {
+	const n = "5511955550009"
+	tb := ui.newTab(t, tabOptions{token: webUIReadToken, lang: "en"})
+	tb.open("/lists/shared/spam")
+	tb.waitVisible(dtWith("entry-row", "data-entry", "5511955554444"))
+	if evalJS[bool](tb, "the add form", hidden(dt("add-button"))) {
+		t.Log("the page hides the add form from a read token")
+		return
+	}
+	tb.fill(dt("add-entries"), n)
+	tb.click(dt("add-button"))
+	// The API's 403 is shown as an alert (outside the contract).
+	tb.waitJS("the refusal shown", `[...document.querySelectorAll("[role=alert]")].some(el => el.getClientRects().length > 0 && el.innerText.trim())`)
+	if tb.count(dtWith("add-result", "data-outcome", "added")) != 0 {
+		t.Errorf("a read token shows an entry added")
+	}
+	if got := ui.s.call(t, "promo", n).Vars["BLACKLIST_STATUS"]; got != "ALLOWED" {
+		t.Errorf("%s after an add with a read token: %s", n, got)
+	}
+}
+
+// unlabelledJS lists the visible form controls with no accessible name
+// (a <label>, aria-label or aria-labelledby; for buttons, their text).
+const unlabelledJS = `[...document.querySelectorAll("input, select, textarea, button")]
+	.filter(el => el.type !== "hidden" && el.getClientRects().length > 0)
+	.filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby") &&
+		!(el.tagName === "BUTTON" && el.innerText.trim()))
+	.map(el => el.outerHTML.slice(0, 120))`
+
+// testAccessibility: every control of every screen has a name, in both
+// languages, and the check works from the keyboard alone.
+func (ui *webUI) testAccessibility(t *testing.T) {
+	tb := ui.newTab(t, tabOptions{token: webUIWriteToken, lang: "pt-BR"})
+	tb.open("/lists")
+	for _, lang := range []string{"pt-BR", "en"} {
+		tb.fill(dt("lang-select"), lang)
+		tb.waitJS("<html lang="+lang+">", "document.documentElement.lang === "+jsString(lang))
+		for _, screen := range []struct{ route, ready string }{
+			{"/lists", dtWith("list-row", "data-list", "shared/spam")},
+			{"/lists/shared/spam", dtWith("entry-row", "data-entry", "5511955554444")},
+			{"/check", dt("check-number")},
+			{"/monitor", dt("blocked-chart")},
+		} {
+			tb.open(screen.route)
+			tb.waitVisible(screen.ready)
+			if bad := evalJS[[]string](tb, "unlabelled controls", unlabelledJS); len(bad) > 0 {
+				t.Errorf("%s #%s: controls without a name: %q", lang, screen.route, bad)
+			}
+		}
+	}
+
+	// The check from the keyboard: type the number, press Enter.
+	tb.open("/check")
+	tb.typeIn(dt("check-campaign"), "promo")
+	tb.typeIn(dt("check-number"), "(11) 98765-4321\r")
+	tb.waitJS("the check after Enter", jsQuery(dtWith("check-result", "data-status", "BLOCKED")))
 }
 
 // noData is a JavaScript expression true when the page shows none of the
