@@ -313,8 +313,9 @@ type tab struct {
 	ui  *webUI
 	ctx context.Context
 
-	mu      sync.Mutex
-	console []string
+	mu         sync.Mutex
+	console    []string
+	exceptions []string // uncaught exceptions and promise rejections
 }
 
 // newTab opens a tab for the test; it is closed, after a dump of the page
@@ -324,6 +325,11 @@ func (ui *webUI) newTab(t *testing.T, opt tabOptions) *tab {
 	ctx, cancel := chromedp.NewContext(ui.browser, chromedp.WithNewBrowserContext())
 	tb := &tab{t: t, ui: ui, ctx: ctx}
 	t.Cleanup(func() {
+		tb.mu.Lock()
+		if len(tb.exceptions) > 0 {
+			t.Errorf("the page threw: %q", tb.exceptions)
+		}
+		tb.mu.Unlock()
 		if t.Failed() {
 			tb.dump()
 		}
@@ -338,7 +344,10 @@ func (ui *webUI) newTab(t *testing.T, opt tabOptions) *tab {
 				return
 			}
 			tb.mu.Lock()
-			tb.console = append(tb.console, m.String())
+			tb.console = append(tb.console, m.String()+" ("+m.URL+")")
+			if m.IsException() {
+				tb.exceptions = append(tb.exceptions, m.String())
+			}
 			tb.mu.Unlock()
 		}
 	}()
