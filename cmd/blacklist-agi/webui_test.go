@@ -958,8 +958,12 @@ var monitorJS = fmt.Sprintf(`({
 func (ui *webUI) testMonitor(t *testing.T) {
 	call := func(n string) {
 		t.Helper()
-		if got := ui.s.call(t, "promo", n).Vars["BLACKLIST_STATUS"]; got != "BLOCKED" {
-			t.Fatalf("%s: %s, want BLOCKED", n, got)
+		campaign := "promo"
+		if n == monitorNumbers[2] {
+			campaign = "cobranca" // for the chart of one campaign
+		}
+		if got := ui.s.call(t, campaign, n).Vars["BLACKLIST_STATUS"]; got != "BLOCKED" {
+			t.Fatalf("%s %s: %s, want BLOCKED", campaign, n, got)
 		}
 	}
 	call(monitorNumbers[0])
@@ -988,6 +992,26 @@ func (ui *webUI) testMonitor(t *testing.T) {
 	if len(after.Rows) < len(before.Rows) {
 		t.Errorf("blocked rows %d after the calls, %d before", len(after.Rows), len(before.Rows))
 	}
+
+	// One campaign: the chart counts its blocked calls alone, as the API does.
+	_, body := ui.api(t, "GET", "/api/v1/stats?since=24h&campaign=cobranca", nil)
+	var stats struct {
+		Campaigns []struct {
+			Blocked int `json:"blocked"`
+		} `json:"campaigns"`
+	}
+	if err := json.Unmarshal(body, &stats); err != nil {
+		t.Fatalf("stats: %v: %s", err, body)
+	}
+	cobranca := 0
+	for _, c := range stats.Campaigns {
+		cobranca += c.Blocked
+	}
+	if cobranca == 0 || cobranca >= after.Chart {
+		t.Fatalf("cobranca blocked %d of %d: the fixture should make it some of them", cobranca, after.Chart)
+	}
+	tb.fill(dt("monitor-campaign"), "cobranca")
+	tb.waitJS(fmt.Sprintf("the chart of cobranca alone (%d)", cobranca), fmt.Sprintf(`(%s).chart === %d`, monitorJS, cobranca))
 }
 
 // mustJSON is v as JSON (a JavaScript literal).
