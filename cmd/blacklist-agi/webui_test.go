@@ -55,7 +55,6 @@ const (
 	dncNumber   = "5511987654321" // in shared/nao-me-perturbe
 	dncReason   = "pediu para não ligar"
 	spamReason  = "spam reportado"
-	freeNumber  = "5511912345678" // in no list
 	addedNumber = "5511955550001" // added and removed from the page
 )
 
@@ -865,9 +864,14 @@ func (ui *webUI) testPagingExport(t *testing.T) {
 	pages := 0
 	last := []string{}
 	for {
-		// A new page: rows, none of which the last page had.
-		tb.waitJS(fmt.Sprintf("page %d", pages+1), fmt.Sprintf(`((rows, last) => rows.length > 0 && !rows.some(r => last.includes(r)))(%s, %s)`, rowsJS, mustJSON(last)))
+		// A new page: rows, none of which the last page had; or, at the end
+		// of a scan whose last cursor held nothing, no rows and no next page.
+		tb.waitJS(fmt.Sprintf("page %d", pages+1), fmt.Sprintf(`((rows, last, next) => rows.length > 0 ? !rows.some(r => last.includes(r)) : last.length > 0 && !next)(%s, %s, %s)`,
+			rowsJS, mustJSON(last), nextJS))
 		last = evalJS[[]string](tb, "read the page", rowsJS)
+		if len(last) == 0 {
+			break
+		}
 		pages++
 		for _, e := range last {
 			seen[e]++
