@@ -8,6 +8,16 @@ source scripts/redis-test-server.sh
 trap stop_test_redis EXIT
 start_test_redis
 
+# The browser tests of the supervisors' page drive Debian's chromium.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  echo "chromium not found: installing it with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+# They fail rather than skip when no browser is found.
+export BLACKLIST_REQUIRE_BROWSER=1
+
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change: $unformatted" >&2
