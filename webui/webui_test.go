@@ -276,6 +276,7 @@ func TestContractElements(t *testing.T) {
 		"add-entries", "add-reason", "add-ttl", "add-button", "add-result", "remove-entry", "confirm-remove",
 		"import-file", "import-mode", "import-button", "import-progress", "import-summary", "import-rejects", "export-button",
 		"health", "blocked-chart", "chart-bar", "monitor-campaign", "blocked-row", "monitor-refresh",
+		"audit-row", "audit-more",
 	} {
 		if !strings.Contains(text, `"`+name+`"`) {
 			t.Errorf("data-test %q is not in the page", name)

@@ -843,6 +843,19 @@ func (ui *webUI) testAddRemove(t *testing.T) {
 		t.Errorf("5511955550002, added with it and not removed: %s", got)
 	}
 
+	// The audit log on the page shows the add and the removal, newest
+	// first, the add with its reason.
+	auditJS := fmt.Sprintf(`[...document.querySelectorAll(%s)].filter(el => el.dataset.entry === %s).map(el => el.dataset.action + " " + el.innerText)`,
+		jsString(dt("audit-row")), jsString(addedNumber))
+	tb.waitJS("the audit rows of "+addedNumber, fmt.Sprintf(`((rows) => rows.length >= 2 && rows[0].startsWith("remove "))(%s)`, auditJS))
+	audit := evalJS[[]string](tb, "read the audit rows", auditJS)
+	if len(audit) != 2 || !strings.HasPrefix(audit[1], "add ") || !strings.Contains(audit[1], "pediu por e-mail") {
+		t.Errorf("audit rows of %s: %q, want the removal then the add with its reason", addedNumber, audit)
+	}
+	if n := tb.count(dtWith("audit-row", "data-entry", "5511955550002")); n != 1 {
+		t.Errorf("%d audit rows of 5511955550002, want its add", n)
+	}
+
 	// Search within the list.
 	tb.fill(dt("search-input"), "5511955553333")
 	tb.click(dt("search-button"))

@@ -10,6 +10,8 @@ const LANG_KEY = "blacklist-agi-lang";
 const BY_KEY = "blacklist-agi-by"; // the supervisor's name for the audit log
 const LANGS = ["pt-BR", "en"];
 const PAGE_SIZE = 100;
+const AUDIT_PAGE = 50;      // audit records shown at first, and added by "more"
+const AUDIT_MAX = 10000;    // the API's largest limit
 const REFRESH_MS = 10000;
 const HOUR = 3600 * 1000;
 
@@ -27,6 +29,7 @@ const state = {
   hourCache: new Map(), // "campaigns|hour" -> stats of a finished hour
   blockedNext: "",
   monitorSeq: 0,
+  auditLimit: 0,        // how many audit records the list page shows
 };
 
 // ---------- text ----------
@@ -369,7 +372,8 @@ async function showList(kind, name) {
     $("#import-status").hidden = true;
     $("#search-input").value = "";
   }
-  await Promise.all([loadListFacts(), firstPage()]);
+  if (!same) state.auditLimit = AUDIT_PAGE;
+  await Promise.all([loadListFacts(), firstPage(), loadAudit()]);
 }
 
 async function loadListFacts() {
@@ -477,6 +481,7 @@ async function removeEntry(entry, row, button) {
     row.remove();
     announce(t(res.result === "absent" ? K("list.remove.absent") : K("list.remove.done"), { entry }));
     loadListFacts().catch(report);
+    loadAudit().catch(report);
   } catch (e) {
     button.disabled = false;
     report(e);
@@ -515,12 +520,49 @@ async function addEntries(ev) {
     announce(t("list.add.summary", { added: fmtInt(r.added), present: fmtInt(r.present), refused: fmtInt(r.refused) }));
     if (r.error && r.refused === 0) showError(t("error.prefix") + " " + r.error);
     if (!r.refused) $("#add-entries").value = "";
-    await Promise.all([loadListFacts(), state.searching ? Promise.resolve() : firstPage()]);
+    await Promise.all([loadListFacts(), state.searching ? Promise.resolve() : firstPage(), loadAudit()]);
   } catch (e) {
     report(e);
   } finally {
     button.disabled = false;
   }
+}
+
+// ---------- audit log ----------
+
+const AUDIT_OPS = {
+  add: K("audit.op.add"), remove: K("audit.op.remove"), "import-merge": K("audit.op.import-merge"),
+  "import-replace": K("audit.op.import-replace"), expire: K("audit.op.expire"), clear: K("audit.op.clear"),
+};
+
+// loadAudit shows the newest state.auditLimit records of the list's audit
+// log. The API answers the newest records first, up to a limit: "more"
+// asks again with a larger one.
+async function loadAudit() {
+  const { kind, name } = state.list;
+  const limit = state.auditLimit || AUDIT_PAGE;
+  const r = await api("GET", listPath(kind, name) + "/audit?limit=" + limit);
+  if (!state.list || state.list.kind !== kind || state.list.name !== name) return;
+  const recs = r.records || [];
+  const rows = recs.map((x) => {
+    const what = x.entry || (x.count ? t("list.audit.count", { n: fmtInt(x.count) }) : "");
+    const why = [x.reason, x.note, x.expires_at ? t("list.audit.expires", { at: fmtTime(x.expires_at) }) : ""].filter(Boolean).join(" · ");
+    return h("tr", { dataset: { test: "audit-row", entry: x.entry || "", action: x.op } },
+      h("td", { text: fmtTime(x.at) }),
+      h("td", { text: AUDIT_OPS[x.op] ? t(AUDIT_OPS[x.op]) : x.op }),
+      h("td", { class: "mono", text: what }),
+      h("td", { text: [x.by, x.source].filter(Boolean).join(" · ") }),
+      h("td", { text: why }));
+  });
+  const body = $("#audit-body");
+  if (rows.length) body.replaceChildren(...rows);
+  else body.replaceChildren(h("tr", {}, h("td", { colspan: 5, text: t("list.audit.none") })));
+  $("#audit-more").hidden = recs.length < limit || limit >= AUDIT_MAX;
+}
+
+async function moreAudit() {
+  state.auditLimit = Math.min(AUDIT_MAX, (state.auditLimit || AUDIT_PAGE) + AUDIT_PAGE * 4);
+  await loadAudit();
 }
 
 // ---------- import and export ----------
@@ -555,7 +597,7 @@ async function importFile(ev) {
     }
     showProgress(job);
     showSummary(job);
-    await Promise.all([loadListFacts(), firstPage()]);
+    await Promise.all([loadListFacts(), firstPage(), loadAudit()]);
   } catch (e) {
     $("#import-progress-text").textContent = "";
     report(e);
@@ -871,6 +913,8 @@ async function start() {
   $("#import-form").addEventListener("submit", importFile);
   $("#import-rejects").addEventListener("click", downloadRejects);
   $("#export-button").addEventListener("click", exportList);
+  $("#audit-refresh").addEventListener("click", () => loading(loadAudit()));
+  $("#audit-more").addEventListener("click", () => loading(moreAudit()));
   $("#check-form").addEventListener("submit", check);
   $("#monitor-refresh").addEventListener("click", () => loading(refreshMonitor()));
   $("#monitor-campaign").addEventListener("change", () => loading(refreshMonitor()));
