@@ -196,6 +196,8 @@ func newAPI(opt Options) *api {
 	a.handle("GET /api/v1/jobs", read, 0, a.listJobs)
 	a.handle("GET /api/v1/jobs/{id}", read, 0, a.job)
 	a.handle("GET /api/v1/check", read, 0, a.check)
+	// A scrub reads the lists and writes nothing: a read token may use it.
+	a.handle("POST /api/v1/scrub", read, stream, a.scrub)
 	a.handle("GET /api/v1/stats", read, 0, a.stats)
 	a.handle("GET /api/v1/blocked", read, 0, a.blocked)
 	a.handle("GET /api/v1/config", read, 0, a.config)

@@ -403,9 +403,11 @@ func (b *idleReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if n > 0 {
 		b.read += int64(n)
-		b.job.mu.Lock()
-		b.job.uploaded = b.read
-		b.job.mu.Unlock()
+		if b.job != nil {
+			b.job.mu.Lock()
+			b.job.uploaded = b.read
+			b.job.mu.Unlock()
+		}
 	}
 	if err != nil && err != io.EOF {
 		b.readErr = true
