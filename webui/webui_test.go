@@ -277,6 +277,7 @@ func TestContractElements(t *testing.T) {
 		"import-file", "import-mode", "import-button", "import-progress", "import-summary", "import-rejects", "export-button",
 		"health", "blocked-chart", "chart-bar", "monitor-campaign", "blocked-row", "monitor-refresh",
 		"audit-row", "audit-more",
+		"nav-scrub", "scrub-campaign", "scrub-file", "scrub-button", "scrub-summary", "scrub-clean", "scrub-report",
 	} {
 		if !strings.Contains(text, `"`+name+`"`) {
 			t.Errorf("data-test %q is not in the page", name)

@@ -584,8 +584,47 @@ func TestWebUI(t *testing.T) {
 	t.Run("Import", ui.testImport)
 	t.Run("Monitor", ui.testMonitor)
 	t.Run("Language", ui.testLanguage)
+	t.Run("Scrub", ui.testScrub)
 	t.Run("ReadToken", ui.testReadToken)
 	t.Run("Accessibility", ui.testAccessibility)
+}
+
+// testScrub: a lead file uploaded on the scrub page, with a read token
+// (a scrub changes no list), comes back clean: the blocked row removed and
+// reported, the others kept as they were.
+func (ui *webUI) testScrub(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "leads.csv")
+	const leads = "nome,telefone\nAna,(11) 95555-2222\nBia,11966661111\nCai,11966662222\n"
+	writeFile(t, file, leads)
+
+	tb := ui.newTab(t, tabOptions{token: webUIReadToken, lang: "en"})
+	downloads := tb.allowDownloads()
+	tb.open("/lists")
+	tb.click(dt("nav-scrub"))
+	tb.fill(dt("scrub-campaign"), "promo")
+	tb.fill(dt("scrub-column"), "telefone")
+	tb.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS(dt("scrub-file")), []string{file}))
+	tb.click(dt("scrub-button"))
+	summary := dt("scrub-summary")
+	tb.waitJS("the scrub's end", fmt.Sprintf(`["done", "failed"].includes((%s || {dataset: {}}).dataset.state)`, jsQuery(summary)))
+	if state := evalJS[string](tb, "the scrub's state", jsQuery(summary)+".dataset.state"); state != "done" {
+		t.Fatalf("scrub-summary data-state %q: %s", state, tb.text(summary))
+	}
+	if read, removed := digits(tb.text(summary+" "+dt("scrub-read"))), digits(tb.text(summary+" "+dt("scrub-removed"))); read != "3" || removed != "1" {
+		t.Errorf("scrub-summary: %s read, %s removed; want 3 and 1", read, removed)
+	}
+
+	tb.click(dt("scrub-clean"))
+	if got := tb.waitDownload(downloads, "leads.clean.csv"); got != "nome,telefone\nBia,11966661111\nCai,11966662222\n" {
+		t.Errorf("the clean file:\n%s\nwant the header, Bia and Cai", got)
+	}
+	tb.click(dt("scrub-report"))
+	if got := tb.waitDownload(downloads, "leads.removed.csv"); !strings.Contains(got, "5511955552222") || !strings.Contains(got, "spam") || strings.Contains(got, "1196666") {
+		t.Errorf("the removed rows:\n%s\nwant Ana's row alone, blocked by spam", got)
+	}
+	if got := ui.s.call(t, "promo", "5511955552222").Vars["BLACKLIST_STATUS"]; got != "BLOCKED" {
+		t.Errorf("5511955552222 after the scrub: %s, want still BLOCKED (a scrub changes no list)", got)
+	}
 }
 
 // testReadToken: a supervisor with a read token cannot change a list from

@@ -30,6 +30,7 @@ const state = {
   blockedNext: "",
   monitorSeq: 0,
   auditLimit: 0,        // how many audit records the list page shows
+  scrub: null,          // the last scrub: its answer and the file's base name
 };
 
 // ---------- text ----------
@@ -239,7 +240,7 @@ function campaigns() {
 
 // ---------- routing ----------
 
-const views = ["login", "lists", "list", "check", "monitor"];
+const views = ["login", "lists", "list", "check", "scrub", "monitor"];
 
 function route() {
   const hash = location.hash || "#/lists";
@@ -263,7 +264,7 @@ function route() {
   if (title && document.activeElement && document.activeElement !== document.body && !$("#view-" + view).contains(document.activeElement)) {
     title.focus();
   }
-  const show = { login: showLogin, lists: showLists, list: () => showList(parts[1], parts[2]), check: showCheck, monitor: showMonitor }[view];
+  const show = { login: showLogin, lists: showLists, list: () => showList(parts[1], parts[2]), check: showCheck, scrub: showScrub, monitor: showMonitor }[view];
   loading(show());
 }
 
@@ -890,6 +891,77 @@ async function moreBlocked() {
   }
 }
 
+// ---------- scrub ----------
+
+async function showScrub() {
+  await showCheck(); // the same campaign suggestions
+}
+
+// scrubFile uploads the lead file to POST /api/v1/scrub, which answers the
+// clean file and the removed rows; the page offers both as downloads.
+async function scrubFile(ev) {
+  ev.preventDefault();
+  showError("");
+  const file = $("#scrub-file").files[0];
+  const campaign = $("#scrub-campaign").value.trim();
+  if (!file || !campaign) return;
+  const gz = /\.gz$/i.test(file.name) || file.type === "application/gzip";
+  let q = "?campaign=" + encodeURIComponent(campaign) + "&name=" + encodeURIComponent(file.name);
+  const column = $("#scrub-column").value.trim();
+  if (column) q += "&column=" + encodeURIComponent(column);
+  const button = $("#scrub-form button[type=submit]");
+  button.disabled = true;
+  state.scrub = null;
+  const el = $("#scrub-summary");
+  el.replaceChildren(h("p", { text: t("scrub.running", { size: fmtInt(file.size) }) }));
+  delete el.dataset.state;
+  el.className = "";
+  $("#scrub-status").hidden = false;
+  $("#scrub-clean").hidden = true;
+  $("#scrub-report").hidden = true;
+  try {
+    const r = await api("POST", "/api/v1/scrub" + q, { body: file, contentType: gz ? "application/gzip" : "text/csv" });
+    state.scrub = { answer: r, base: file.name.replace(/\.gz$/i, "").replace(/\.csv$/i, "") };
+    const byList = Object.entries(r.by_list || {}).map(([l, n]) => l + ": " + fmtInt(n)).join(", ");
+    const rows = [
+      [t("scrub.read"), fmtInt(r.read), "scrub-read"],
+      [t("scrub.kept"), fmtInt(r.kept), "scrub-kept"],
+      [t("scrub.removed"), fmtInt(r.removed), "scrub-removed"],
+      [t("scrub.invalid"), fmtInt(r.invalid), "scrub-invalid"],
+      [t("scrub.byList"), byList || "—", "scrub-by-list"],
+    ];
+    el.dataset.state = "done";
+    el.className = "summary-done";
+    const done = t("scrub.done", { campaign: r.campaign, removed: fmtInt(r.removed), read: fmtInt(r.read) });
+    el.replaceChildren(h("p", { text: done }),
+      h("dl", { class: "facts" }, ...rows.map(([k, v, test]) => h("div", {}, h("dt", { text: k }), h("dd", { dataset: { test }, text: v })))));
+    $("#scrub-clean").hidden = false;
+    $("#scrub-report").hidden = !(r.removed_rows && r.removed_rows.length);
+    announce(done);
+  } catch (e) {
+    el.dataset.state = "failed";
+    el.className = "summary-failed";
+    el.replaceChildren(h("p", { text: t("scrub.failed", { error: e && e.message ? e.message : String(e) }) }));
+    report(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function downloadScrubClean() {
+  const sc = state.scrub;
+  if (!sc) return;
+  download(sc.base + ".clean.csv", new Blob([sc.answer.clean || ""], { type: "text/csv" }));
+}
+
+function downloadScrubReport() {
+  const sc = state.scrub;
+  if (!sc) return;
+  const lines = ["line,number,normalized,list,entry,reason",
+    ...(sc.answer.removed_rows || []).map((r) => [r.line, r.number, r.normalized, r.list, r.entry, r.reason].map(csvField).join(","))];
+  download(sc.base + ".removed.csv", new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" }));
+}
+
 // ---------- start ----------
 
 async function start() {
@@ -916,6 +988,9 @@ async function start() {
   $("#audit-refresh").addEventListener("click", () => loading(loadAudit()));
   $("#audit-more").addEventListener("click", () => loading(moreAudit()));
   $("#check-form").addEventListener("submit", check);
+  $("#scrub-form").addEventListener("submit", scrubFile);
+  $("#scrub-clean").addEventListener("click", downloadScrubClean);
+  $("#scrub-report").addEventListener("click", downloadScrubReport);
   $("#monitor-refresh").addEventListener("click", () => loading(refreshMonitor()));
   $("#monitor-campaign").addEventListener("change", () => loading(refreshMonitor()));
   $("#monitor-list").addEventListener("change", () => loading(refreshMonitor()));
