@@ -144,6 +144,7 @@ type api struct {
 	tokens      tokens
 	requireAuth bool
 	jobs        *jobRegistry
+	scrubs      chan struct{} // a slot per scrub running (maxScrubs)
 	log         *slog.Logger
 	ctx         context.Context
 }
@@ -163,6 +164,7 @@ func newAPI(opt Options) *api {
 		mux:    http.NewServeMux(),
 		tokens: newTokens(opt.ReadTokens, opt.WriteTokens),
 		jobs:   newJobRegistry(maxJobs, maxRunningImports),
+		scrubs: make(chan struct{}, maxScrubs),
 		log:    opt.Logger,
 		ctx:    opt.Context,
 	}

@@ -20,6 +20,10 @@ import (
 // is scrubbed with the CLI ("blacklist-agi scrub"), which writes files.
 const maxScrubAnswer = 32 << 20
 
+// maxScrubs is how many scrubs may run at once: each holds up to
+// maxScrubAnswer bytes and loads Redis with its checks.
+const maxScrubs = 2
+
 // errScrubTooLarge is the error of a scrub whose answer outgrows
 // maxScrubAnswer.
 var errScrubTooLarge = errors.New("scrub answer too large")
@@ -55,7 +59,7 @@ type scrubRow struct {
 // call of the campaign is checked against, as "blacklist-agi scrub" does.
 // It writes nothing to Redis, so a read token may use it. The answer holds
 // the clean file and the removed rows, at most maxScrubAnswer bytes
-// together (413 beyond).
+// together (413 beyond); at most maxScrubs run at once (429 beyond).
 func (a *api) scrub(w http.ResponseWriter, r *http.Request) error {
 	m, err := a.manager()
 	if err != nil {
@@ -94,6 +98,13 @@ func (a *api) scrub(w http.ResponseWriter, r *http.Request) error {
 	}
 	if a.opt.Redis == nil {
 		return errorf(http.StatusNotFound, "scrubs are not served by this server")
+	}
+
+	select {
+	case a.scrubs <- struct{}{}:
+		defer func() { <-a.scrubs }()
+	default:
+		return errorf(http.StatusTooManyRequests, "scrub: %d scrubs are running, the most at once; try again when one is done", maxScrubs)
 	}
 
 	lists, rules := m.CheckLists(campaign)

@@ -117,3 +117,21 @@ func TestScrubAnswerIsBounded(t *testing.T) {
 		t.Errorf("write past the bound: %v, over %v, %d bytes held", err, bb.over, a.Len()+b.Len())
 	}
 }
+
+// TestScrubsAreBounded: when maxScrubs scrubs are running, another is
+// refused with 429, and taken again once one is done.
+func TestScrubsAreBounded(t *testing.T) {
+	f := newFixture(t, nil)
+	for range maxScrubs {
+		f.api.scrubs <- struct{}{}
+	}
+	r := f.do("POST", "/api/v1/scrub?campaign=promo", "text/csv", strings.NewReader("5511912345678\n")).want(t, http.StatusTooManyRequests)
+	if msg := r.errorMessage(t); !strings.Contains(msg, "scrubs are running") {
+		t.Errorf("error %q", msg)
+	}
+	<-f.api.scrubs
+	f.do("POST", "/api/v1/scrub?campaign=promo", "text/csv", strings.NewReader("5511912345678\n")).want(t, http.StatusOK)
+	if n := len(f.api.scrubs); n != maxScrubs-1 {
+		t.Errorf("%d scrub slots taken after the scrub, want %d: a slot leaked", n, maxScrubs-1)
+	}
+}
