@@ -267,31 +267,15 @@ func (a *api) importFile(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errorf(http.StatusBadRequest, "mode %q: want %q or %q", mode, listfile.ModeMerge, listfile.ModeReplace)
 	}
-	column, err := textParam(r, "column")
-	if err != nil {
-		return err
-	}
-	header, err := boolParam(r, "header")
-	if err != nil {
-		return err
-	}
 	dequeue, err := boolParam(r, "dequeue")
 	if err != nil {
 		return err
 	}
-	name, err := textParam(r, "name")
+	up, err := a.uploadParams(r)
 	if err != nil {
 		return err
 	}
-	if name == "" {
-		name = "upload"
-	}
-	if err := uploadContent(r); err != nil {
-		return err
-	}
-	if r.ContentLength > a.opt.MaxUploadBytes {
-		return errorf(http.StatusRequestEntityTooLarge, "upload: %d bytes, larger than %d (admin.max_upload_bytes)", r.ContentLength, a.opt.MaxUploadBytes)
-	}
+	column, header, name := up.column, up.header, up.name
 	opt := listfile.ImportOptions{
 		List: t.List, Keys: a.opt.Keys, Mode: mode, Rules: t.Rules,
 		Name: name, Column: column, Header: header,
@@ -590,4 +574,38 @@ func (e *exportWriter) send(p []byte) (int, error) {
 	}
 	_ = e.rc.SetWriteDeadline(time.Now().Add(e.idle)) // unsupported: the server's bounds apply
 	return e.w.Write(p)
+}
+
+// upload is what the query of a file upload (an import or a scrub) says of
+// the file.
+type upload struct {
+	column string // ?column=: the column that holds the numbers
+	header *bool  // ?header=: whether the first row is a header (nil: detect)
+	name   string // ?name=: the file's name for logs and summaries ("upload")
+}
+
+// uploadParams reads an upload's query and checks its content type and
+// declared size.
+func (a *api) uploadParams(r *http.Request) (upload, error) {
+	var up upload
+	var err error
+	if up.column, err = textParam(r, "column"); err != nil {
+		return up, err
+	}
+	if up.header, err = boolParam(r, "header"); err != nil {
+		return up, err
+	}
+	if up.name, err = textParam(r, "name"); err != nil {
+		return up, err
+	}
+	if up.name == "" {
+		up.name = "upload"
+	}
+	if err := uploadContent(r); err != nil {
+		return up, err
+	}
+	if r.ContentLength > a.opt.MaxUploadBytes {
+		return up, errorf(http.StatusRequestEntityTooLarge, "upload: %d bytes, larger than %d (admin.max_upload_bytes)", r.ContentLength, a.opt.MaxUploadBytes)
+	}
+	return up, nil
 }

@@ -75,27 +75,11 @@ func (a *api) scrub(w http.ResponseWriter, r *http.Request) error {
 	if err := blacklist.ValidName("campaign id", campaign); err != nil {
 		return errorf(http.StatusBadRequest, "campaign: %v", err)
 	}
-	column, err := textParam(r, "column")
+	up, err := a.uploadParams(r)
 	if err != nil {
 		return err
 	}
-	header, err := boolParam(r, "header")
-	if err != nil {
-		return err
-	}
-	name, err := textParam(r, "name")
-	if err != nil {
-		return err
-	}
-	if name == "" {
-		name = "upload"
-	}
-	if err := uploadContent(r); err != nil {
-		return err
-	}
-	if r.ContentLength > a.opt.MaxUploadBytes {
-		return errorf(http.StatusRequestEntityTooLarge, "upload: %d bytes, larger than %d (admin.max_upload_bytes)", r.ContentLength, a.opt.MaxUploadBytes)
-	}
+	column, header, name := up.column, up.header, up.name
 	if a.opt.Redis == nil {
 		return errorf(http.StatusNotFound, "scrubs are not served by this server")
 	}
