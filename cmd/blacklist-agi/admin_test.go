@@ -77,11 +77,11 @@ func TestEndToEndAdminListener(t *testing.T) {
 		}
 	}
 
-	rp.stop()
+	rp.Stop()
 	if code, body := get(t, base+"/readyz"); code != 503 || !strings.Contains(strings.ToLower(body), "redis") {
 		t.Errorf("/readyz with Redis down: %d %s", code, body)
 	}
-	startRedis(t, rp.port, t.TempDir())
+	startRedis(t, rp.Port, t.TempDir())
 	var ready int
 	for i := 0; i < 5 && ready != 200; i++ { // a pooled connection may fail once
 		ready, _ = get(t, base+"/readyz")

@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -292,77 +291,24 @@ func TestEndToEndListEditsAndReload(t *testing.T) {
 }
 
 // redisProcess is a redis-server of the test's own, which the test can stop.
-type redisProcess struct {
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
 // privateRedis starts a redis-server of the test's own on a free port and
 // returns it, its address and a client closed when the test ends.
-func privateRedis(t testing.TB) (*redisProcess, string, *redis.Client) {
+func privateRedis(t testing.TB) (*redistest.Server, string, *redis.Client) {
 	t.Helper()
-	port := freePort(t)
-	rp := startRedis(t, port, t.TempDir())
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	rp := redistest.Start(t, 0, t.TempDir())
+	rdb := redis.NewClient(&redis.Options{Addr: rp.Addr()})
 	t.Cleanup(func() { rdb.Close() })
-	return rp, addr, rdb
+	return rp, rp.Addr(), rdb
 }
 
 // startRedis starts redis-server on port with dir as its working folder and
-// extra command-line options, and waits until it accepts connections.
-func startRedis(t testing.TB, port int, dir string, extra ...string) *redisProcess {
+// extra command-line options (redistest.Start).
+func startRedis(t testing.TB, port int, dir string, extra ...string) *redistest.Server {
 	t.Helper()
-	args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--dir", dir, "--save", "", "--appendonly", "no"}, extra...)
-	cmd := exec.Command("redis-server", args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server: %v", err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				close(ready)
-				break
-			}
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("redis-server not ready within 10s")
-	}
-	p := &redisProcess{port: port, dir: dir, cmd: cmd}
-	t.Cleanup(p.stop)
-	return p
+	return redistest.Start(t, port, dir, extra...)
 }
 
-func (p *redisProcess) stop() {
-	if p.cmd.ProcessState == nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB) int { return redistest.FreePort(t) }
 
 func TestEndToEndRedisOutageFollowsOnError(t *testing.T) {
 	redistest.Addr(t) // redis-server is installed by the test script
@@ -393,7 +339,7 @@ func TestEndToEndRedisOutageFollowsOnError(t *testing.T) {
 	rdb.Do(ctx, "CLIENT", "UNPAUSE")
 
 	// Redis stopped.
-	rp.stop()
+	rp.Stop()
 	for _, c := range []struct {
 		campaign string
 		hungUp   bool
@@ -412,7 +358,7 @@ func TestEndToEndRedisOutageFollowsOnError(t *testing.T) {
 	}
 
 	// Redis back (empty, so re-add the entry): checks recover.
-	startRedis(t, rp.port, t.TempDir())
+	startRedis(t, rp.Port, t.TempDir())
 	rdb.SAdd(ctx, keys.Campaign("closed"), "5511987654321")
 	var status string
 	for i := 0; i < 5 && status != "BLOCKED"; i++ { // a pooled connection may fail once

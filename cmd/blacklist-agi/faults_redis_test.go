@@ -219,7 +219,7 @@ func TestFaultRedisKilledUnderLoad(t *testing.T) {
 	}()
 
 	poll(t, 20*time.Second, "100 checks with Redis up", func() bool { return ls.checked[0].Load() >= 100 })
-	rp.stop() // SIGKILL, calls in flight
+	rp.Stop() // SIGKILL, calls in flight
 	phase.Store(1)
 	poll(t, 20*time.Second, "100 calls with Redis killed", func() bool { return ls.calls[1].Load() >= 100 })
 	startRedis(t, port, dir, persist...)

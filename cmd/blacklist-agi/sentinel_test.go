@@ -129,7 +129,7 @@ func TestEndToEndRedisSentinelFailover(t *testing.T) {
 	killSentinel[0]()
 	blocked("5511987654321", "closed")
 
-	master.stop()
+	master.Stop()
 	// The Sentinels need 300ms to call the master down: this call is in the gap.
 	res := s.call(t, "closed", "5511987654321")
 	if res.Vars["BLACKLIST_STATUS"] != "ERROR" || res.Vars["BLACKLIST_ON_ERROR"] != "block" || !res.HungUp {

@@ -4,12 +4,16 @@
 package redistest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -99,4 +103,76 @@ func scan(t testing.TB, rdb redis.UniversalClient, pattern string, dump bool) ma
 		t.Fatalf("SCAN %q: %v", pattern, err)
 	}
 	return out
+}
+
+// A Server is a redis-server process of one test's own, for the faults a
+// shared server must not see (kills, pauses, memory limits, replication).
+type Server struct {
+	Port int    // its TCP port on 127.0.0.1
+	Dir  string // its working folder
+	cmd  *exec.Cmd
+}
+
+// Start starts redis-server on 127.0.0.1:port (0: a free port) with dir as
+// its working folder and extra command-line options, without persistence
+// unless extra asks for it; it waits until the server accepts connections
+// and stops it when the test ends.
+func Start(t testing.TB, port int, dir string, extra ...string) *Server {
+	t.Helper()
+	if port == 0 {
+		port = FreePort(t)
+	}
+	args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+		"--dir", dir, "--save", "", "--appendonly", "no"}, extra...)
+	cmd := exec.Command("redis-server", args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("redis-server: %v", err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Ready to accept connections") {
+				close(ready)
+				break
+			}
+		}
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("redis-server on port %d not ready within 10s", port)
+	}
+	s := &Server{Port: port, Dir: dir, cmd: cmd}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.Port) }
+
+// Stop kills the server (as a crash would) and waits for it to exit.
+func (s *Server) Stop() {
+	if s.cmd.ProcessState == nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
