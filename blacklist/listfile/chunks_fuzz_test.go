@@ -49,13 +49,7 @@ func FuzzReaderChunks(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf\"a\"b,\"c\n,,\n"), "", uint8(6))
 	f.Add([]byte(gzipped("phone,x\n5511987654321,y\n")), "phone", uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, column string, flags uint8) {
-		opt := ReaderOptions{Name: "fuzz", Column: column, Raw: flags&4 != 0}
-		switch flags & 3 {
-		case 1:
-			opt.Header = ptr(true)
-		case 2:
-			opt.Header = ptr(false)
-		}
+		opt := fuzzOptions(column, flags)
 		whole, comma, err := readRecords(bytes.NewReader(data), opt)
 		chunked, comma2, err2 := readRecords(&chunkReader{data: data, n: int(flags)}, opt)
 		if errText(err) != errText(err2) || comma != comma2 {

@@ -364,6 +364,19 @@ func TestReaderProgress(t *testing.T) {
 	}
 }
 
+// fuzzOptions are the reader options a fuzz input picks: its column, and
+// in flags a header choice (bits 0-1: detect, yes, no) and raw rows (bit 2).
+func fuzzOptions(column string, flags uint8) ReaderOptions {
+	opt := ReaderOptions{Name: "fuzz", Column: column, Raw: flags&4 != 0}
+	switch flags & 3 {
+	case 1:
+		opt.Header = ptr(true)
+	case 2:
+		opt.Header = ptr(false)
+	}
+	return opt
+}
+
 func FuzzReader(f *testing.F) {
 	f.Add([]byte("5511987654321\n11987654321\n"), "", uint8(0))
 	f.Add([]byte("nome;telefone\nAna;(11) 98765-4321\n"), "telefone", uint8(0))
@@ -372,13 +385,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf\"a\"b,\"c\n"), "", uint8(0))
 	f.Add([]byte(gzipped("5511987654321,x\n")), "1", uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, column string, flags uint8) {
-		opt := ReaderOptions{Name: "fuzz", Column: column, Raw: flags&4 != 0}
-		switch flags & 3 {
-		case 1:
-			opt.Header = ptr(true)
-		case 2:
-			opt.Header = ptr(false)
-		}
+		opt := fuzzOptions(column, flags)
 		lr, err := NewReader(bytes.NewReader(data), opt)
 		if err != nil {
 			var fe *Error

@@ -103,15 +103,9 @@ type capturedServer struct {
 // keeping all of its output, with extra environment variables.
 func startCapturedServer(t *testing.T, mainFile string, env ...string) *capturedServer {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "campaigns"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "blacklist-agi.yaml"), mainFile)
-	for name, body := range accessCampaigns {
-		writeFile(t, filepath.Join(dir, "campaigns", name), body)
-	}
-	cmd := exec.Command(binary(t), "serve", "--config", filepath.Join(dir, "blacklist-agi.yaml"))
+	file := writeConfig(t, mainFile, accessCampaigns)
+	dir := filepath.Dir(file)
+	cmd := exec.Command(binary(t), "serve", "--config", file)
 	cmd.Env = append(os.Environ(), env...)
 	logs := make(chan string, 10000)
 	out := &outputCapture{lines: logs}
@@ -194,10 +188,7 @@ func (s *capturedServer) deniedCount(t *testing.T) int {
 // and whether it succeeded.
 func accessCheckConfig(t *testing.T, mainFile string, env ...string) (string, bool) {
 	t.Helper()
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "campaigns"), 0o755)
-	writeFile(t, filepath.Join(dir, "blacklist-agi.yaml"), mainFile)
-	cmd := exec.Command(binary(t), "serve", "--check-config", "--config", filepath.Join(dir, "blacklist-agi.yaml"))
+	cmd := exec.Command(binary(t), "serve", "--check-config", "--config", writeConfig(t, mainFile, nil))
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {

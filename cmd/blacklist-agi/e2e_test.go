@@ -85,8 +85,9 @@ func startServer(t *testing.T, prefix, redisAddr string, campaigns map[string]st
 	return startServerConfig(t, fmt.Sprintf(mainConfig, prefix, redisAddr), campaigns)
 }
 
-// startServerConfig is startServer with the main file's text given whole.
-func startServerConfig(t *testing.T, mainFile string, campaigns map[string]string) *server {
+// writeConfig writes mainFile and the campaign files (name to text) into a
+// folder of the test's own, and returns the main file's path.
+func writeConfig(t *testing.T, mainFile string, campaigns map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "campaigns"), 0o755); err != nil {
@@ -96,7 +97,15 @@ func startServerConfig(t *testing.T, mainFile string, campaigns map[string]strin
 	for name, body := range campaigns {
 		writeFile(t, filepath.Join(dir, "campaigns", name), body)
 	}
-	cmd := exec.Command(binary(t), "serve", "--config", filepath.Join(dir, "blacklist-agi.yaml"))
+	return filepath.Join(dir, "blacklist-agi.yaml")
+}
+
+// startServerConfig is startServer with the main file's text given whole.
+func startServerConfig(t *testing.T, mainFile string, campaigns map[string]string) *server {
+	t.Helper()
+	file := writeConfig(t, mainFile, campaigns)
+	dir := filepath.Dir(file)
+	cmd := exec.Command(binary(t), "serve", "--config", file)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
